@@ -1,0 +1,1 @@
+"""The gateway daemon (pollers, watchers, dispatcher, schedules). Built in a later issue."""

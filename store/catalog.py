@@ -1,0 +1,204 @@
+"""Channels, partners, locations, SKUs and aliases: look-ups and the write functions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, select
+
+from .db import Store
+from .errors import NotFound, StoreError
+from .journal import audit
+from .models import (
+    ALIAS_KINDS,
+    CHANNEL_KINDS,
+    LOCATION_KINDS,
+    Channel,
+    ChannelLocation,
+    Location,
+    Sku,
+    SkuAlias,
+    TradingPartner,
+)
+
+__all__ = [
+    "NewSku",
+    "add_channel",
+    "add_location",
+    "add_partner",
+    "add_skus",
+    "add_alias",
+    "limit_channel_locations",
+    "sku_id",
+    "location_id",
+    "channel_id",
+    "channel_location_ids",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class NewSku:
+    code: str
+    name: str
+    unit_price_minor: int | None = None
+    currency: str | None = None
+    weight_grams: int | None = None
+
+
+def _one(conn: Connection, stmt: object, what: str) -> int:
+    value = conn.execute(stmt).scalar_one_or_none()  # type: ignore[call-overload]
+    if value is None:
+        raise NotFound(what)
+    return int(value)
+
+
+def sku_id(conn: Connection, code: str) -> int:
+    return _one(conn, select(Sku.id).where(Sku.code == code), f"no SKU {code!r}")
+
+
+def location_id(conn: Connection, code: str) -> int:
+    return _one(conn, select(Location.id).where(Location.code == code), f"no location {code!r}")
+
+
+def channel_id(conn: Connection, code: str) -> int:
+    return _one(conn, select(Channel.id).where(Channel.code == code), f"no channel {code!r}")
+
+
+def channel_location_ids(conn: Connection, channel: int) -> list[int]:
+    """Active locations serving a channel, preferred first. No rows means every location."""
+    linked = select(ChannelLocation.location_id).where(ChannelLocation.channel_id == channel)
+    base = select(Location.id).where(Location.active.is_(True)).order_by(Location.priority, Location.id)
+    ids = conn.execute(base.where(Location.id.in_(linked))).scalars().all()
+    if not ids:
+        ids = conn.execute(base).scalars().all()
+    return list(ids)
+
+
+def add_channel(
+    store: Store, code: str, name: str, kind: str, *, currency: str = "USD", actor: str = "system"
+) -> int:
+    if kind not in CHANNEL_KINDS:
+        raise StoreError(f"channel kind {kind!r} is not one of {', '.join(CHANNEL_KINDS)}")
+
+    def _do(conn: Connection) -> int:
+        new = conn.execute(
+            insert(Channel).values(code=code, name=name, kind=kind, currency=currency, active=True, config={}).returning(Channel.id)
+        ).scalar_one()
+        audit(conn, actor, "channel", new, "channel.added", {"code": code, "kind": kind})
+        return int(new)
+
+    return store.run(_do)
+
+
+def add_partner(
+    store: Store,
+    code: str,
+    name: str,
+    *,
+    isa_qualifier: str,
+    isa_id: str,
+    gs_id: str,
+    our_isa_qualifier: str,
+    our_isa_id: str,
+    our_gs_id: str,
+    x12_version: str = "004010",
+    actor: str = "system",
+) -> int:
+    """A trading partner and the EDI channel its orders arrive on (same code)."""
+
+    def _do(conn: Connection) -> int:
+        ch = conn.execute(
+            insert(Channel).values(code=code, name=name, kind="edi", currency="USD", active=True, config={}).returning(Channel.id)
+        ).scalar_one()
+        pid = conn.execute(
+            insert(TradingPartner)
+            .values(
+                code=code, name=name, channel_id=ch, isa_qualifier=isa_qualifier, isa_id=isa_id, gs_id=gs_id,
+                our_isa_qualifier=our_isa_qualifier, our_isa_id=our_isa_id, our_gs_id=our_gs_id,
+                x12_version=x12_version, test_indicator="P", active=True, config={},
+            )
+            .returning(TradingPartner.id)
+        ).scalar_one()
+        audit(conn, actor, "partner", pid, "partner.added", {"code": code, "isa_id": isa_id})
+        return int(pid)
+
+    return store.run(_do)
+
+
+def add_location(
+    store: Store,
+    code: str,
+    name: str,
+    *,
+    kind: str = "warehouse",
+    priority: int = 100,
+    city: str | None = None,
+    region: str | None = None,
+    country: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    actor: str = "system",
+) -> int:
+    if kind not in LOCATION_KINDS:
+        raise StoreError(f"location kind {kind!r} is not one of {', '.join(LOCATION_KINDS)}")
+
+    def _do(conn: Connection) -> int:
+        new = conn.execute(
+            insert(Location)
+            .values(
+                code=code, name=name, kind=kind, priority=priority, city=city, region=region, country=country,
+                latitude=latitude, longitude=longitude, active=True,
+            )
+            .returning(Location.id)
+        ).scalar_one()
+        audit(conn, actor, "location", new, "location.added", {"code": code, "kind": kind})
+        return int(new)
+
+    return store.run(_do)
+
+
+def limit_channel_locations(store: Store, channel: str, locations: Sequence[str]) -> None:
+    """Let only these locations fulfil the channel (and count toward its stock)."""
+
+    def _do(conn: Connection) -> None:
+        ch = channel_id(conn, channel)
+        conn.execute(ChannelLocation.__table__.delete().where(ChannelLocation.channel_id == ch))
+        rows = [{"channel_id": ch, "location_id": location_id(conn, code)} for code in locations]
+        if rows:
+            conn.execute(insert(ChannelLocation), rows)
+        audit(conn, "system", "channel", ch, "channel.locations_set", {"locations": list(locations)})
+
+    store.run(_do)
+
+
+def add_skus(store: Store, skus: Iterable[NewSku], *, actor: str = "system") -> int:
+    rows = [
+        {"code": s.code, "name": s.name, "unit_price_minor": s.unit_price_minor, "currency": s.currency,
+         "weight_grams": s.weight_grams, "active": True}
+        for s in skus
+    ]
+
+    def _do(conn: Connection) -> int:
+        if rows:
+            conn.execute(insert(Sku), rows)
+            audit(conn, actor, "sku", None, "sku.added", {"count": len(rows), "first": rows[0]["code"]})
+        return len(rows)
+
+    return store.run(_do)
+
+
+def add_alias(
+    store: Store, sku: str, kind: str, value: str, *, channel: str | None = None, actor: str = "system"
+) -> None:
+    """Another name for a SKU, for one channel or (channel None) for all."""
+    if kind not in ALIAS_KINDS or kind == "sku":
+        raise StoreError(f"alias kind {kind!r} is not one of {', '.join(ALIAS_KINDS[1:])}")
+
+    def _do(conn: Connection) -> None:
+        s = sku_id(conn, sku)
+        ch = channel_id(conn, channel) if channel else None
+        conn.execute(insert(SkuAlias).values(sku_id=s, channel_id=ch, kind=kind, value=value))
+        audit(conn, actor, "sku", s, "sku.alias_added", {"kind": kind, "value": value, "channel": channel})
+
+    store.run(_do)

@@ -1,0 +1,538 @@
+"""Intake: every source's orders enter the store here, exactly once.
+
+`ingest` takes canonical orders and, one transaction per batch, resolves SKUs through
+aliases, creates or updates each order idempotently on (channel, external id), reserves
+stock, and writes audit events and outbox rows with the change (invariants 1, 3, 4, 5).
+
+- the same order again, or an older version of it: nothing changes;
+- a newer version: the order is updated; if its lines changed after stock was promised
+  to it, it goes to the `version_conflict` queue for an operator instead;
+- an item no alias resolves: the order waits in the `unknown_item` queue with the raw
+  identifier shown, never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .canonical import CanonicalLine, CanonicalOrder, order_to_dict
+from .catalog import channel_location_ids
+from .db import Store
+from .errors import ConflictError, OrderInvalid
+from .inventory import reserve
+from .journal import audit_many, enqueue_many
+from .models import (
+    Backorder,
+    Channel,
+    Order,
+    OrderLine,
+    Reservation,
+    Shipment,
+    Sku,
+    SkuAlias,
+    StockLevel,
+    TradingPartner,
+)
+from .types import utcnow
+
+__all__ = ["Outcome", "IngestReport", "ingest", "reprocess_unknown_items"]
+
+# Orders whose lines may still be replaced by a newer version: nothing promised yet.
+_REPLACEABLE = ("received", "on_hold")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one inbound order; `index` is its position in the input."""
+
+    index: int
+    channel: str
+    external_id: str
+    action: str  # created | updated | unchanged | conflict | rejected
+    order_id: int | None = None
+    status: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class IngestReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(1 for o in self.outcomes if o.action == action)
+
+    @property
+    def rejected(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.action == "rejected"]
+
+    def summary(self) -> dict[str, int]:
+        keys = ("created", "updated", "unchanged", "conflict", "rejected")
+        return {k: self.count(k) for k in keys}
+
+
+@dataclass(frozen=True, slots=True)
+class _Channel:
+    id: int
+    code: str
+    partner_id: int | None
+
+
+def ingest(
+    store: Store,
+    orders: Iterable[CanonicalOrder],
+    *,
+    actor: str = "intake",
+    document_id: int | None = None,
+    batch_size: int = 500,
+) -> IngestReport:
+    """Take orders into the store; one transaction per batch of up to `batch_size` orders.
+
+    A crash loses at most the batch in hand, and running the same input again completes it
+    without duplicates. Orders that break a rule come back as `rejected` outcomes and are
+    not written; the others still go in.
+    """
+    report = IngestReport()
+    items = list(enumerate(orders))
+    valid: list[tuple[int, CanonicalOrder]] = []
+    for idx, order in items:
+        try:
+            order.validate()
+        except OrderInvalid as exc:
+            report.outcomes.append(Outcome(idx, order.channel, order.external_id, "rejected", reason=str(exc)))
+            continue
+        valid.append((idx, order))
+
+    channels = _load_channels(store, {o.channel for _, o in valid})
+    pending: list[tuple[int, CanonicalOrder, _Channel]] = []
+    for idx, order in valid:
+        ch = channels.get(order.channel)
+        if ch is None:
+            report.outcomes.append(
+                Outcome(idx, order.channel, order.external_id, "rejected", reason=f"unknown channel {order.channel!r}")
+            )
+        else:
+            pending.append((idx, order, ch))
+
+    while pending:
+        # A key may appear once per batch; later deliveries of it wait for the next batch.
+        batch, rest, seen = [], [], set()
+        for item in pending:
+            key = (item[2].id, item[1].external_id)
+            if key in seen or len(batch) >= batch_size:
+                rest.append(item)
+            else:
+                seen.add(key)
+                batch.append(item)
+        report.outcomes.extend(store.run(lambda conn: _Batch(conn, batch, actor, document_id).run()))
+        pending = rest
+
+    report.outcomes.sort(key=lambda o: o.index)
+    return report
+
+
+def _load_channels(store: Store, codes: set[str]) -> dict[str, _Channel]:
+    if not codes:
+        return {}
+    with store.read() as conn:
+        rows = conn.execute(
+            select(Channel.id, Channel.code, TradingPartner.id)
+            .outerjoin(TradingPartner, TradingPartner.channel_id == Channel.id)
+            .where(Channel.code.in_(codes), Channel.active.is_(True))
+        ).all()
+    return {code: _Channel(cid, code, pid) for cid, code, pid in rows}
+
+
+def _header(order: CanonicalOrder, version: int) -> dict[str, Any]:
+    st = order.ship_to
+    return {
+        "version": version,
+        "buyer_name": order.buyer_name,
+        "buyer_ref": order.buyer_ref,
+        "ship_to_name": st.name,
+        "ship_to_address1": st.address1,
+        "ship_to_address2": st.address2,
+        "ship_to_city": st.city,
+        "ship_to_region": st.region,
+        "ship_to_postal_code": st.postal_code,
+        "ship_to_country": st.country,
+        "currency": order.currency,
+        "total_minor": sum(ln.qty * ln.unit_price_minor for ln in order.lines),
+        "priority": order.priority,
+        "placed_at": order.placed_at,
+        "requested_ship_date": order.requested_ship_date,
+        "cancel_after": order.cancel_after,
+    }
+
+
+def _line_key(line: CanonicalLine) -> tuple[str, int, int]:
+    return (line.item, line.qty, line.unit_price_minor)
+
+
+class _Resolver:
+    """Maps a line's identifiers to a SKU, for a whole batch in two queries."""
+
+    def __init__(self, conn: Connection, lines: Sequence[tuple[int, CanonicalLine]]) -> None:
+        values = {v for _, ln in lines for _, v in ln.identifiers()}
+        channels = {ch for ch, _ in lines}
+        self.codes: dict[str, int] = {}
+        self.aliases: dict[tuple[int | None, str, str], int] = {}
+        if not values:
+            return
+        for chunk in _chunks(sorted(values), 900):
+            for sid, code in conn.execute(select(Sku.id, Sku.code).where(Sku.code.in_(chunk), Sku.active.is_(True))):
+                self.codes[code] = sid
+            for sid, ch, kind, value in conn.execute(
+                select(SkuAlias.sku_id, SkuAlias.channel_id, SkuAlias.kind, SkuAlias.value).where(
+                    SkuAlias.value.in_(chunk),
+                    or_(SkuAlias.channel_id.in_(channels), SkuAlias.channel_id.is_(None)),
+                )
+            ):
+                self.aliases[(ch, kind, value)] = sid
+
+    def resolve(self, channel: int, line: CanonicalLine) -> int | None:
+        for kind, value in line.identifiers():
+            if kind in ("sku", "vendor_part") and value in self.codes:
+                return self.codes[value]
+            hit = self.aliases.get((channel, kind, value)) or self.aliases.get((None, kind, value))
+            if hit is not None:
+                return hit
+        return None
+
+
+class _Allocator:
+    """Reserves whole lines at the first serving location with enough available stock.
+
+    The prefetched availability only picks where to try; the conditional UPDATE decides.
+    Routing rules (splits, distance, capacity) refine this in `store.routing`.
+    """
+
+    def __init__(self, conn: Connection, sku_ids: set[int]) -> None:
+        self.conn = conn
+        self.avail: dict[tuple[int, int], int] = {}
+        self._locs: dict[int, list[int]] = {}
+        for chunk in _chunks(sorted(sku_ids), 900):
+            for sid, loc, a in conn.execute(
+                select(
+                    StockLevel.sku_id,
+                    StockLevel.location_id,
+                    StockLevel.on_hand - StockLevel.reserved - StockLevel.safety,
+                ).where(StockLevel.sku_id.in_(chunk))
+            ):
+                self.avail[(sid, loc)] = a
+
+    def locations(self, channel: int) -> list[int]:
+        if channel not in self._locs:
+            self._locs[channel] = channel_location_ids(self.conn, channel)
+        return self._locs[channel]
+
+    def allocate(self, channel: int, sku: int, qty: int) -> int | None:
+        for loc in self.locations(channel):
+            have = self.avail.get((sku, loc), 0)
+            if have < qty:
+                continue
+            if reserve(self.conn, sku, loc, qty):
+                self.avail[(sku, loc)] = have - qty
+                return loc
+            self.avail[(sku, loc)] = 0  # someone else took it since we looked
+        return None
+
+
+@dataclass
+class _PlannedLine:
+    line_no: int
+    line: CanonicalLine
+    sku_id: int | None
+    location_id: int | None = None
+
+
+class _Batch:
+    def __init__(
+        self,
+        conn: Connection,
+        items: Sequence[tuple[int, CanonicalOrder, _Channel]],
+        actor: str,
+        document_id: int | None,
+    ) -> None:
+        self.conn, self.items, self.actor, self.document_id = conn, items, actor, document_id
+        self.now = utcnow()
+        self.outcomes: list[Outcome] = []
+        self.audits: list[dict[str, Any]] = []
+        self.outbox: list[dict[str, Any]] = []
+
+    def run(self) -> list[Outcome]:
+        try:
+            return self._run()
+        except IntegrityError as exc:
+            # Another process created one of these orders between our look-up and insert.
+            raise ConflictError(f"order inserted concurrently: {exc.orig}") from exc
+
+    def _run(self) -> list[Outcome]:
+        conn = self.conn
+        existing = self._existing()
+        self.resolver = _Resolver(conn, [(ch.id, ln) for _, o, ch in self.items for ln in o.lines])
+        fresh: list[tuple[int, CanonicalOrder, _Channel]] = []
+        for item in self.items:
+            idx, order, ch = item
+            row = existing.get((ch.id, order.external_id))
+            if row is None:
+                fresh.append(item)
+            else:
+                self._revise(idx, order, ch, row)
+        if fresh:
+            self._create(fresh)
+        audit_many(conn, self.audits, self.now)
+        enqueue_many(conn, self.outbox, self.now)
+        return self.outcomes
+
+    def _existing(self) -> dict[tuple[int, str], Any]:
+        by_channel: dict[int, list[str]] = {}
+        for _, order, ch in self.items:
+            by_channel.setdefault(ch.id, []).append(order.external_id)
+        cond = or_(*(and_(Order.channel_id == c, Order.external_id.in_(ids)) for c, ids in by_channel.items()))
+        rows = self.conn.execute(
+            select(Order.id, Order.channel_id, Order.external_id, Order.version, Order.status, Order.pending_version).where(cond)
+        ).all()
+        return {(r.channel_id, r.external_id): r for r in rows}
+
+    def _plan(self, channel: int, order: CanonicalOrder) -> list[_PlannedLine]:
+        return [_PlannedLine(n, ln, self.resolver.resolve(channel, ln)) for n, ln in enumerate(order.lines, 1)]
+
+    def _allocate(self, alloc: _Allocator, channel: int, plan: list[_PlannedLine]) -> str:
+        """Reserve each line; returns the status the order lands in."""
+        if any(p.sku_id is None for p in plan):
+            return "received"  # waits in unknown_item; nothing reserved until every item is known
+        for p in plan:
+            assert p.sku_id is not None
+            p.location_id = alloc.allocate(channel, p.sku_id, p.line.qty)
+        return "allocated" if all(p.location_id is not None for p in plan) else "backordered"
+
+    def _create(self, fresh: list[tuple[int, CanonicalOrder, _Channel]]) -> None:
+        plans = [self._plan(ch.id, order) for _, order, ch in fresh]
+        alloc = _Allocator(self.conn, {p.sku_id for plan in plans for p in plan if p.sku_id is not None})
+        rows, statuses = [], []
+        for (idx, order, ch), plan in zip(fresh, plans):
+            status = self._allocate(alloc, ch.id, plan)
+            exception, detail = _unknown_items(plan)
+            statuses.append(status)
+            rows.append(
+                {
+                    "channel_id": ch.id,
+                    "external_id": order.external_id,
+                    "partner_id": ch.partner_id,
+                    "status": status,
+                    "exception": exception,
+                    "exception_detail": detail,
+                    "document_id": self.document_id,
+                    "received_at": self.now,
+                    "updated_at": self.now,
+                    **_header(order, order.effective_version()),
+                }
+            )
+        ids = self.conn.execute(
+            insert(Order).returning(Order.id, sort_by_parameter_order=True), rows
+        ).scalars().all()
+        self._write_lines(list(ids), plans)
+        for (idx, order, ch), oid, status, plan, row in zip(fresh, ids, statuses, plans, rows):
+            self.outcomes.append(Outcome(idx, ch.code, order.external_id, "created", oid, status))
+            self.audits.append(self._event(oid, "order.received", order, status, plan, row["exception"]))
+            self.outbox.append(
+                {
+                    "kind": "order_ack",
+                    "target": ch.code,
+                    "idempotency_key": f"order_ack:{oid}",
+                    "payload": {"order_id": oid, "external_id": order.external_id, "status": status},
+                    "order_id": oid,
+                }
+            )
+
+    def _write_lines(self, order_ids: Sequence[int], plans: Sequence[list[_PlannedLine]]) -> None:
+        line_rows, flat = [], []
+        for oid, plan in zip(order_ids, plans):
+            for p in plan:
+                reserved = p.location_id is not None
+                backordered = p.sku_id is not None and not reserved
+                line_rows.append(
+                    {
+                        "order_id": oid,
+                        "line_no": p.line_no,
+                        "sku_id": p.sku_id,
+                        "item": p.line.item,
+                        "item_kind": p.line.item_kind,
+                        "item_ids": {k: v for k, v in p.line.identifiers()},
+                        "description": p.line.description,
+                        "qty": p.line.qty,
+                        "unit_price_minor": p.line.unit_price_minor,
+                        "qty_reserved": p.line.qty if reserved else 0,
+                        "qty_backordered": p.line.qty if backordered else 0,
+                        "qty_shipped": 0,
+                        "qty_cancelled": 0,
+                    }
+                )
+                flat.append(p)
+        line_ids = self.conn.execute(
+            insert(OrderLine).returning(OrderLine.id, sort_by_parameter_order=True), line_rows
+        ).scalars().all()
+        reservations, backorders = [], []
+        for lid, p in zip(line_ids, flat):
+            if p.location_id is not None:
+                reservations.append(
+                    {"line_id": lid, "sku_id": p.sku_id, "location_id": p.location_id, "qty": p.line.qty,
+                     "state": "active", "created_at": self.now}
+                )
+            elif p.sku_id is not None:
+                backorders.append(
+                    {"line_id": lid, "sku_id": p.sku_id, "qty": p.line.qty, "state": "open", "created_at": self.now}
+                )
+        if reservations:
+            self.conn.execute(insert(Reservation), reservations)
+        if backorders:
+            self.conn.execute(insert(Backorder), backorders)
+
+    def _event(
+        self, oid: int, action: str, order: CanonicalOrder, status: str, plan: list[_PlannedLine] | None,
+        exception: str | None,
+    ) -> dict[str, Any]:
+        detail: dict[str, Any] = {
+            "external_id": order.external_id,
+            "version": order.effective_version(),
+            "status": status,
+        }
+        if plan is not None:
+            detail["reserved"] = [[p.line_no, p.location_id, p.line.qty] for p in plan if p.location_id is not None]
+            detail["backordered"] = [p.line_no for p in plan if p.sku_id is not None and p.location_id is None]
+        if exception:
+            detail["exception"] = exception
+        if self.document_id is not None:
+            detail["document_id"] = self.document_id
+        return {"actor": self.actor, "entity": "order", "entity_id": oid, "action": action, "detail": detail}
+
+    def _revise(self, idx: int, order: CanonicalOrder, ch: _Channel, row: Any) -> None:
+        """A known order delivered again: replay, newer version, or conflict."""
+        conn, version = self.conn, order.effective_version()
+        if version <= row.version or (row.pending_version is not None and version <= row.pending_version):
+            self.outcomes.append(Outcome(idx, ch.code, order.external_id, "unchanged", row.id, row.status))
+            return
+        stored = conn.execute(
+            select(OrderLine.item, OrderLine.qty, OrderLine.unit_price_minor)
+            .where(OrderLine.order_id == row.id)
+            .order_by(OrderLine.line_no)
+        ).all()
+        same_lines = [tuple(r) for r in stored] == [_line_key(ln) for ln in order.lines]
+        header = {**_header(order, version), "updated_at": self.now}
+        if same_lines:
+            conn.execute(update(Order).where(Order.id == row.id).values(**header))
+            self.audits.append(self._event(row.id, "order.updated", order, row.status, None, None))
+            self.outcomes.append(Outcome(idx, ch.code, order.external_id, "updated", row.id, row.status))
+            return
+        promised = row.status not in _REPLACEABLE or _has_commitments(conn, row.id)
+        if promised:
+            detail = (
+                f"version {version} changes the lines after the order was {row.status}; "
+                f"accept or reject it (now {len(stored)} lines, new {len(order.lines)})"
+            )
+            conn.execute(
+                update(Order)
+                .where(Order.id == row.id)
+                .values(
+                    exception="version_conflict",
+                    exception_detail=detail,
+                    pending_version=version,
+                    pending_payload=order_to_dict(order),
+                    updated_at=self.now,
+                )
+            )
+            self.audits.append(self._event(row.id, "order.version_conflict", order, row.status, None, "version_conflict"))
+            self.outcomes.append(Outcome(idx, ch.code, order.external_id, "conflict", row.id, row.status, detail))
+            return
+        # Nothing promised yet: replace the lines and take the order through allocation again.
+        conn.execute(delete(OrderLine).where(OrderLine.order_id == row.id))
+        plan = self._plan(ch.id, order)
+        alloc = _Allocator(conn, {p.sku_id for p in plan if p.sku_id is not None})
+        status = "on_hold" if row.status == "on_hold" else self._allocate(alloc, ch.id, plan)
+        exception, exc_detail = _unknown_items(plan)
+        conn.execute(
+            update(Order)
+            .where(Order.id == row.id)
+            .values(status=status, exception=exception, exception_detail=exc_detail, **header)
+        )
+        self._write_lines([row.id], [plan])
+        self.audits.append(self._event(row.id, "order.updated", order, status, plan, exception))
+        self.outcomes.append(Outcome(idx, ch.code, order.external_id, "updated", row.id, status))
+
+
+def _unknown_items(plan: Sequence[_PlannedLine]) -> tuple[str | None, str | None]:
+    unknown = [p for p in plan if p.sku_id is None]
+    if not unknown:
+        return None, None
+    text = "; ".join(f"line {p.line_no}: {p.line.item_kind} {p.line.item!r} matches no SKU or alias" for p in unknown)
+    return "unknown_item", text[:2000]
+
+
+def _has_commitments(conn: Connection, order_id: int) -> bool:
+    lines = select(OrderLine.id).where(OrderLine.order_id == order_id)
+    for stmt in (
+        select(Reservation.id).where(Reservation.line_id.in_(lines), Reservation.state == "active"),
+        select(Backorder.id).where(Backorder.line_id.in_(lines), Backorder.state == "open"),
+        select(Shipment.id).where(Shipment.order_id == order_id),
+    ):
+        if conn.execute(stmt.limit(1)).first():
+            return True
+    return False
+
+
+def reprocess_unknown_items(store: Store, order_id: int, *, actor: str = "operator") -> str:
+    """Resolve an `unknown_item` order's lines again (after an alias was added) and, if
+    every item is now known, reserve it. Returns the order's status afterwards."""
+
+    def _do(conn: Connection) -> str:
+        order = conn.execute(select(Order).where(Order.id == order_id)).first()
+        if order is None:
+            from .errors import NotFound
+
+            raise NotFound(f"no order {order_id}")
+        if order.exception != "unknown_item":
+            return str(order.status)
+        lines = conn.execute(
+            select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_no)
+        ).all()
+        canon = [
+            CanonicalLine(
+                item=ln.item, qty=ln.qty, unit_price_minor=ln.unit_price_minor,
+                item_kind=ln.item_kind, item_ids=ln.item_ids,
+            )
+            for ln in lines
+        ]
+        resolver = _Resolver(conn, [(order.channel_id, c) for c in canon])
+        plan = [_PlannedLine(ln.line_no, c, resolver.resolve(order.channel_id, c)) for ln, c in zip(lines, canon)]
+        batch = _Batch(conn, [], actor, None)
+        alloc = _Allocator(conn, {p.sku_id for p in plan if p.sku_id is not None})
+        status = order.status if order.status == "on_hold" else batch._allocate(alloc, order.channel_id, plan)
+        exception, detail = _unknown_items(plan)
+        if exception:
+            conn.execute(update(Order).where(Order.id == order_id).values(exception_detail=detail))
+            return str(order.status)
+        conn.execute(delete(OrderLine).where(OrderLine.order_id == order_id))
+        batch._write_lines([order_id], [plan])
+        conn.execute(
+            update(Order)
+            .where(Order.id == order_id)
+            .values(status=status, exception=None, exception_detail=None, updated_at=batch.now)
+        )
+        audit_many(
+            conn,
+            [{"actor": actor, "entity": "order", "entity_id": order_id, "action": "order.items_resolved",
+              "detail": {"status": status, "reserved": [[p.line_no, p.location_id, p.line.qty] for p in plan if p.location_id]}}],
+        )
+        return status
+
+    return store.run(_do)
+
+
+def _chunks(seq: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]

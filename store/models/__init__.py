@@ -1,0 +1,40 @@
+"""Typed SQLAlchemy models for everything the store holds."""
+
+from __future__ import annotations
+
+from .base import Base, JSONType
+from .catalog import (
+    ALIAS_KINDS,
+    CHANNEL_KINDS,
+    LOCATION_KINDS,
+    Channel,
+    ChannelLocation,
+    Location,
+    Sku,
+    SkuAlias,
+    TradingPartner,
+)
+from .fulfilment import Carton, Return, ReturnLine, Shipment, ShipmentLine
+from .orders import Backorder, Order, OrderLine, Reservation
+from .stock import MOVEMENT_KINDS, StockLevel, StockMovement
+from .system import (
+    AuditEvent,
+    ControlNumber,
+    Document,
+    DocumentError,
+    Heartbeat,
+    Interchange,
+    Lease,
+    OutboxMessage,
+    SyncCursor,
+)
+
+__all__ = [
+    "Base", "JSONType", "ALIAS_KINDS", "CHANNEL_KINDS", "LOCATION_KINDS", "MOVEMENT_KINDS",
+    "Channel", "ChannelLocation", "Location", "Sku", "SkuAlias", "TradingPartner",
+    "Carton", "Return", "ReturnLine", "Shipment", "ShipmentLine",
+    "Backorder", "Order", "OrderLine", "Reservation",
+    "StockLevel", "StockMovement",
+    "AuditEvent", "ControlNumber", "Document", "DocumentError", "Heartbeat", "Interchange",
+    "Lease", "OutboxMessage", "SyncCursor",
+]

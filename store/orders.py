@@ -1,0 +1,204 @@
+"""The order state machine: an explicit table of allowed moves and one named function per move.
+
+    received ──> allocated ──> partially_shipped ──> shipped ──> closed
+       │  ^          │  ^              
+       v  │          v  │             (on_hold from any open state and back;
+    backordered <────┘  │              cancelled from any state before shipping)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select, update
+
+from .db import Store
+from .errors import NotFound, TransitionError
+from .journal import audit
+from .inventory import release
+from .models import Backorder, Order, OrderLine, Reservation
+from .types import utcnow
+
+__all__ = [
+    "STATUSES",
+    "TRANSITIONS",
+    "OrderSummary",
+    "can_move",
+    "move",
+    "hold",
+    "release_hold",
+    "cancel",
+    "close",
+    "get_order",
+]
+
+STATUSES = (
+    "received",
+    "on_hold",
+    "allocated",
+    "backordered",
+    "partially_shipped",
+    "shipped",
+    "closed",
+    "cancelled",
+)
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "received": frozenset({"on_hold", "allocated", "backordered", "cancelled"}),
+    "on_hold": frozenset({"received", "allocated", "backordered", "partially_shipped", "cancelled"}),
+    "allocated": frozenset({"on_hold", "backordered", "partially_shipped", "shipped", "cancelled"}),
+    "backordered": frozenset({"on_hold", "allocated", "partially_shipped", "cancelled"}),
+    "partially_shipped": frozenset({"on_hold", "partially_shipped", "shipped"}),
+    "shipped": frozenset({"closed"}),
+    "closed": frozenset(),
+    "cancelled": frozenset(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSummary:
+    id: int
+    channel_id: int
+    external_id: str
+    status: str
+    exception: str | None
+    hold_reason: str | None
+
+
+def can_move(src: str, dst: str) -> bool:
+    return dst in TRANSITIONS.get(src, frozenset())
+
+
+def _load(conn: Connection, order_id: int, *, lock: bool = True) -> OrderSummary:
+    stmt = select(
+        Order.id, Order.channel_id, Order.external_id, Order.status, Order.exception, Order.hold_reason
+    ).where(Order.id == order_id)
+    if lock and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"no order {order_id}")
+    return OrderSummary(*row)
+
+
+def get_order(store: Store, order_id: int) -> OrderSummary:
+    with store.read() as conn:
+        return _load(conn, order_id, lock=False)
+
+
+def move(conn: Connection, order_id: int, dst: str, *, actor: str, reason: str | None = None) -> str:
+    """Move an order to `dst` inside the caller's transaction; returns the old status."""
+    order = _load(conn, order_id)
+    if not can_move(order.status, dst):
+        allowed = ", ".join(sorted(TRANSITIONS.get(order.status, ()))) or "nothing"
+        raise TransitionError(
+            f"order {order.external_id} is {order.status}; it cannot become {dst} (allowed: {allowed})"
+        )
+    values: dict[str, object] = {"status": dst, "updated_at": utcnow()}
+    if dst == "on_hold":
+        values["hold_reason"] = reason
+    elif order.status == "on_hold":
+        values["hold_reason"] = None
+    conn.execute(update(Order).where(Order.id == order_id).values(**values))
+    detail: dict[str, object] = {"from": order.status, "to": dst}
+    if reason:
+        detail["reason"] = reason
+    audit(conn, actor, "order", order_id, f"order.{dst}", detail)
+    return order.status
+
+
+def hold(store: Store, order_id: int, reason: str, *, actor: str = "operator") -> None:
+    """Stop an order where it is; its reservations stay. A reason is required."""
+    if not reason.strip():
+        raise TransitionError("a hold needs a reason the next operator can read")
+    store.run(lambda conn: move(conn, order_id, "on_hold", actor=actor, reason=reason))
+
+
+def _status_from_lines(conn: Connection, order_id: int) -> str:
+    """Where a held order goes back to, read from its lines."""
+    row = conn.execute(
+        select(
+            func.sum(OrderLine.qty),
+            func.sum(OrderLine.qty_reserved),
+            func.sum(OrderLine.qty_backordered),
+            func.sum(OrderLine.qty_shipped),
+            func.sum(OrderLine.qty_cancelled),
+            func.count(OrderLine.id).filter(OrderLine.sku_id.is_(None)),
+        ).where(OrderLine.order_id == order_id)
+    ).one()
+    qty, reserved, backordered, shipped, cancelled, unknown = (int(v or 0) for v in row)
+    if unknown:
+        return "received"
+    if shipped and shipped + cancelled >= qty:
+        return "shipped"
+    if shipped:
+        return "partially_shipped"
+    if reserved + cancelled >= qty and reserved:
+        return "allocated"
+    if backordered:
+        return "backordered"
+    return "received"
+
+
+def release_hold(store: Store, order_id: int, *, actor: str = "operator") -> str:
+    """Take an order off hold, back to the state its lines say it is in."""
+
+    def _do(conn: Connection) -> str:
+        order = _load(conn, order_id)
+        if order.status != "on_hold":
+            raise TransitionError(f"order {order.external_id} is {order.status}, not on hold")
+        dst = _status_from_lines(conn, order_id)
+        move(conn, order_id, dst, actor=actor, reason="hold released")
+        return dst
+
+    return store.run(_do)
+
+
+def cancel(store: Store, order_id: int, reason: str, *, actor: str = "operator") -> int:
+    """Cancel an order that has not shipped: release every reservation and close backorders.
+
+    Returns the number of units given back to stock.
+    """
+    if not reason.strip():
+        raise TransitionError("a cancellation needs a reason")
+
+    def _do(conn: Connection) -> int:
+        move(conn, order_id, "cancelled", actor=actor, reason=reason)
+        now = utcnow()
+        lines = select(OrderLine.id).where(OrderLine.order_id == order_id)
+        held = conn.execute(
+            select(Reservation.id, Reservation.sku_id, Reservation.location_id, Reservation.qty).where(
+                Reservation.line_id.in_(lines), Reservation.state == "active"
+            ).order_by(Reservation.sku_id, Reservation.location_id)
+        ).all()
+        for rid, sku, loc, qty in held:
+            release(conn, sku, loc, qty)
+        if held:
+            conn.execute(
+                update(Reservation)
+                .where(Reservation.id.in_([r.id for r in held]))
+                .values(state="released", closed_at=now)
+            )
+        conn.execute(
+            update(Backorder)
+            .where(Backorder.line_id.in_(lines), Backorder.state == "open")
+            .values(state="cancelled", closed_at=now)
+        )
+        conn.execute(
+            update(OrderLine)
+            .where(OrderLine.order_id == order_id)
+            .values(
+                qty_cancelled=OrderLine.qty - OrderLine.qty_shipped,
+                qty_reserved=0,
+                qty_backordered=0,
+            )
+        )
+        units = sum(r.qty for r in held)
+        audit(conn, actor, "order", order_id, "order.reservations_released", {"units": units})
+        return units
+
+    return store.run(_do)
+
+
+def close(store: Store, order_id: int, *, actor: str = "system") -> None:
+    store.run(lambda conn: move(conn, order_id, "closed", actor=actor))
