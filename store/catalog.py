@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from .db import Store
 from .errors import NotFound, StoreError
@@ -163,7 +163,7 @@ def limit_channel_locations(store: Store, channel: str, locations: Sequence[str]
 
     def _do(conn: Connection) -> None:
         ch = channel_id(conn, channel)
-        conn.execute(ChannelLocation.__table__.delete().where(ChannelLocation.channel_id == ch))
+        conn.execute(delete(ChannelLocation).where(ChannelLocation.channel_id == ch))
         rows = [{"channel_id": ch, "location_id": location_id(conn, code)} for code in locations]
         if rows:
             conn.execute(insert(ChannelLocation), rows)

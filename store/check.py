@@ -44,8 +44,8 @@ def check(store: Store) -> CheckReport:
 
 
 def _names(conn: Connection) -> tuple[dict[int, str], dict[int, str]]:
-    skus = dict(conn.execute(select(Sku.id, Sku.code)).tuples().all())
-    locs = dict(conn.execute(select(Location.id, Location.code)).tuples().all())
+    skus = dict(conn.execute(select(Sku.id, Sku.code)).all())
+    locs = dict(conn.execute(select(Location.id, Location.code)).all())
     return skus, locs
 
 

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from .db import Store
 from .errors import NotFound
@@ -73,7 +73,7 @@ def finish(
         reason = f"{len(problems)} rejected: {shown}{more}"
 
     def _do(conn: Connection) -> str:
-        conn.execute(DocumentError.__table__.delete().where(DocumentError.document_id == doc_id))
+        conn.execute(delete(DocumentError).where(DocumentError.document_id == doc_id))
         if problems:
             conn.execute(
                 insert(DocumentError),

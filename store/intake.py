@@ -120,7 +120,9 @@ def ingest(
 
     while pending:
         # A key may appear once per batch; later deliveries of it wait for the next batch.
-        batch, rest, seen = [], [], set()
+        batch: list[tuple[int, CanonicalOrder, _Channel]] = []
+        rest: list[tuple[int, CanonicalOrder, _Channel]] = []
+        seen: set[tuple[int, str]] = set()
         for item in pending:
             key = (item[2].id, item[1].external_id)
             if key in seen or len(batch) >= batch_size:

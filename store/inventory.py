@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .catalog import channel_location_ids, location_id, sku_id
@@ -123,7 +123,7 @@ def apply_movement(
                 f"cannot remove {-qty} units: on hand {have}, of which {held} reserved for orders"
             )
     conn.execute(
-        StockMovement.__table__.insert().values(
+        insert(StockMovement).values(
             sku_id=sku, location_id=location, qty=qty, kind=kind, reference=reference, actor=actor, note=note, at=now
         )
     )

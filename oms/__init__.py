@@ -1,0 +1,1 @@
+"""The `oms` command: a thin shell over store, connectors, gateway and tui."""

@@ -1,0 +1,153 @@
+"""`oms`: init, demo, check, import, tui. A thin shell over the packages."""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from store import ConfigError, Store, StoreError, check, data_dir, default_url, open_store, upgrade
+from store.migrate import current_revision, head_revision
+
+__all__ = ["main", "cli"]
+
+
+def _open(ctx: click.Context, *, create: bool = False) -> Store:
+    url = ctx.obj["url"]
+    try:
+        store = open_store(url)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if create:
+        upgrade(store)
+    elif current_revision(store) != head_revision():
+        if current_revision(store) is None:
+            raise click.ClickException(f"no store at {store.url}: run `oms init` first")
+        upgrade(store)  # an older schema: bring it forward, as `oms init` would
+    return store
+
+
+@click.group()
+@click.option("--database", "url", envvar="OMS_DATABASE_URL", default=None,
+              help="Database URL (default: SQLite in $OMS_HOME).")
+@click.pass_context
+def cli(ctx: click.Context, url: str | None) -> None:
+    """oms: every order from every channel in one store."""
+    ctx.obj = {"url": url or default_url()}
+
+
+@cli.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create (or upgrade) the store and write a commented sample oms.toml."""
+    store = _open(ctx, create=True)
+    home = data_dir()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "oms.toml"
+    if not config.exists():
+        config.write_text(resources.files("oms").joinpath("sample.toml").read_text())
+        click.echo(f"wrote {config}")
+    click.echo(f"store ready at {store.url} (schema {current_revision(store)})")
+
+
+@cli.command()
+@click.option("--orders", default=5000, show_default=True, help="How many demo orders to seed.")
+@click.option("--skus", default=500, show_default=True)
+@click.option("--no-tui", is_flag=True, help="Seed and print a summary; do not open the TUI.")
+@click.pass_context
+def demo(ctx: click.Context, orders: int, skus: int, no_tui: bool) -> None:
+    """Seed a realistic demo store (once) and open the operator TUI on it."""
+    from sqlalchemy import func, select
+
+    from oms.demo import seed
+    from store.models import Order
+
+    store = _open(ctx, create=True)
+    with store.read() as conn:
+        have = conn.execute(select(func.count()).select_from(Order)).scalar_one()
+    if have:
+        click.echo(f"demo store at {store.url} already holds {have} orders", err=True)
+    else:
+        summary = seed(store, orders=orders, skus=skus, progress=lambda m: click.echo(f"demo: {m}", err=True))
+        click.echo(f"seeded {summary.orders} orders over {summary.skus} SKUs at {store.url}", err=True)
+        for status, n in sorted((summary.statuses or {}).items()):
+            click.echo(f"  {status:<18} {n:>6}", err=True)
+    report = check(store)
+    if not report.ok:
+        raise click.ClickException("demo store failed `oms check`:\n" + "\n".join(map(str, report.problems)))
+    if not no_tui:
+        _run_tui(store)
+
+
+@cli.command(name="check")
+@click.pass_context
+def check_cmd(ctx: click.Context) -> None:
+    """Prove stock levels equal the ledger and nothing is negative; exit 1 if not."""
+    store = _open(ctx)
+    report = check(store)
+    click.echo(
+        f"checked {report.levels} stock levels, {report.movements} movements, {report.reservations} active reservations"
+    )
+    if report.ok:
+        click.echo("ok: levels equal the ledger, nothing negative, nothing oversold")
+        return
+    click.echo(f"{len(report.problems)} problem(s):", err=True)
+    for problem in report.problems:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(1)
+
+
+@cli.group(name="import")
+def import_group() -> None:
+    """Bring data in from files."""
+
+
+@import_group.command(name="orders")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def import_orders(ctx: click.Context, path: Path) -> None:
+    """Import canonical orders from a JSON-lines file (one order per line).
+
+    Exit status 0 when every line went in, 1 when any line was rejected.
+    """
+    from connectors import ConnectorError
+    from connectors.jsonl import import_jsonl
+
+    store = _open(ctx)
+    try:
+        result = import_jsonl(store, path, actor=os.environ.get("USER", "import"))
+    except (ConnectorError, StoreError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if result.duplicate:
+        click.echo(f"{path}: already imported as document {result.document_id} ({result.state}); nothing to do")
+        return
+    click.echo(
+        f"{path}: document {result.document_id} {result.state}: {result.created} created, {result.updated} updated, "
+        f"{result.unchanged} unchanged, {result.conflicts} conflicts, {len(result.problems)} rejected"
+    )
+    if result.unknown_items:
+        click.echo(f"  {result.unknown_items} order(s) wait in the unknown_item queue for a SKU mapping")
+    for p in result.problems:
+        click.echo(f"  line {p.position}: {p.reason}", err=True)
+    if result.problems:
+        sys.exit(1)
+
+
+@cli.command()
+@click.pass_context
+def tui(ctx: click.Context) -> None:
+    """Open the operator TUI on the store."""
+    _run_tui(_open(ctx))
+
+
+def _run_tui(store: Store) -> None:
+    from tui import run
+
+    run(store)
+
+
+def main() -> None:
+    cli(prog_name="oms")
