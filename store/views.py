@@ -1,0 +1,164 @@
+"""Read-only queries behind the order screens: counts per status, id snapshots, page rows.
+
+A list on screen keeps the database as its model. A filter becomes an `array('q')` of
+order ids, newest first (8 bytes an order), and only the rows on screen are fetched, a
+page at a time, with `order_rows`. Nothing here writes, and nothing imports a UI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from array import array
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from .db import Store
+from .errors import StoreError
+from .models import Channel, Order
+from .orders import STATUSES
+
+__all__ = [
+    "ANY_EXCEPTION",
+    "EXCEPTIONS",
+    "TOTAL",
+    "OrderFilter",
+    "OrderRow",
+    "count_by_status",
+    "format_money",
+    "order_ids",
+    "order_rows",
+    "reading",
+]
+
+# `OrderFilter.exception` value meaning "waiting in any exception queue".
+ANY_EXCEPTION = "*"
+# Extra keys of `count_by_status` next to the statuses.
+EXCEPTIONS = "exceptions"
+TOTAL = "all"
+
+# ISO 4217 currencies whose minor unit is not a hundredth.
+_EXPONENTS = {
+    **dict.fromkeys(
+        ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
+         "XAF", "XOF", "XPF"),
+        0,
+    ),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+}
+# Well under SQLite's and PostgreSQL's bound-parameter limits.
+_IN_CHUNK = 900
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    """Which orders a list shows; None in a field means any value.
+
+    `exception` names one queue (`unknown_item`, `version_conflict`, ...) or is
+    `ANY_EXCEPTION` for orders waiting in any queue.
+    """
+
+    status: str | None = None
+    exception: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status is not None and self.status not in STATUSES:
+            raise ValueError(f"status {self.status!r} is not one of {', '.join(STATUSES)}")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    """One order as a list shows it."""
+
+    id: int
+    external_id: str
+    channel: str
+    status: str
+    exception: str | None
+    buyer: str | None
+    city: str | None
+    total: str
+    received_at: dt.datetime
+
+
+@contextmanager
+def reading(store: Store) -> Iterator[Connection]:
+    """`store.read()` with database errors translated to `StoreError` at this boundary."""
+    try:
+        with store.read() as conn:
+            yield conn
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read the store: {getattr(exc, 'orig', None) or exc}") from exc
+
+
+def format_money(minor: int, currency: str) -> str:
+    """`1299, "USD"` -> `"USD 12.99"`; the currency's own number of decimals."""
+    exponent = _EXPONENTS.get(currency.upper(), 2)
+    sign = "-" if minor < 0 else ""
+    units, frac = divmod(abs(minor), 10**exponent)
+    if exponent == 0:
+        return f"{currency} {sign}{units:,}"
+    return f"{currency} {sign}{units:,}.{frac:0{exponent}d}"
+
+
+def count_by_status(conn: Connection) -> dict[str, int]:
+    """Orders per status (every status present, zero if none), plus `EXCEPTIONS` (orders
+    in any exception queue) and `TOTAL`."""
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, n in conn.execute(select(Order.status, func.count()).group_by(Order.status)):
+        counts[status] = int(n)
+    total = sum(counts.values())
+    exceptions = conn.execute(
+        select(func.count()).select_from(Order).where(Order.exception.is_not(None))
+    ).scalar_one()
+    counts[EXCEPTIONS] = int(exceptions)
+    counts[TOTAL] = total
+    return counts
+
+
+def order_ids(conn: Connection, flt: OrderFilter) -> array[int]:
+    """The ids of the orders `flt` matches, newest (highest id) first."""
+    stmt = select(Order.id).order_by(Order.id.desc())
+    if flt.status is not None:
+        stmt = stmt.where(Order.status == flt.status)
+    if flt.exception == ANY_EXCEPTION:
+        stmt = stmt.where(Order.exception.is_not(None))
+    elif flt.exception is not None:
+        stmt = stmt.where(Order.exception == flt.exception)
+    return array("q", conn.execute(stmt).scalars())
+
+
+def order_rows(conn: Connection, ids: Sequence[int]) -> dict[int, OrderRow]:
+    """Display rows for the given order ids (one page); ids no longer present are absent."""
+    stmt = select(
+        Order.id,
+        Order.external_id,
+        Channel.code,
+        Order.status,
+        Order.exception,
+        Order.buyer_name,
+        Order.ship_to_city,
+        Order.total_minor,
+        Order.currency,
+        Order.received_at,
+    ).join(Channel, Channel.id == Order.channel_id)
+    rows: dict[int, OrderRow] = {}
+    wanted = list(ids)
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
+        for r in conn.execute(stmt.where(Order.id.in_(chunk))):
+            rows[r.id] = OrderRow(
+                id=r.id,
+                external_id=r.external_id,
+                channel=r.code,
+                status=r.status,
+                exception=r.exception,
+                buyer=r.buyer_name,
+                city=r.ship_to_city,
+                total=format_money(r.total_minor, r.currency),
+                received_at=r.received_at,
+            )
+    return rows
