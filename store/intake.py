@@ -24,7 +24,8 @@ from .canonical import CanonicalLine, CanonicalOrder, order_to_dict
 from .catalog import channel_location_ids
 from .db import Store
 from .errors import ConflictError, OrderInvalid
-from .inventory import reserve
+from .ids import allocate_ids
+from .inventory import reserve, reserve_many
 from .journal import audit_many, enqueue_many
 from .models import (
     Backorder,
@@ -107,24 +108,14 @@ def ingest(
             continue
         valid.append((idx, order))
 
-    channels = _load_channels(store, {o.channel for _, o in valid})
-    pending: list[tuple[int, CanonicalOrder, _Channel]] = []
-    for idx, order in valid:
-        ch = channels.get(order.channel)
-        if ch is None:
-            report.outcomes.append(
-                Outcome(idx, order.channel, order.external_id, "rejected", reason=f"unknown channel {order.channel!r}")
-            )
-        else:
-            pending.append((idx, order, ch))
-
+    pending = valid
     while pending:
         # A key may appear once per batch; later deliveries of it wait for the next batch.
-        batch: list[tuple[int, CanonicalOrder, _Channel]] = []
-        rest: list[tuple[int, CanonicalOrder, _Channel]] = []
-        seen: set[tuple[int, str]] = set()
+        batch: list[tuple[int, CanonicalOrder]] = []
+        rest: list[tuple[int, CanonicalOrder]] = []
+        seen: set[tuple[str, str]] = set()
         for item in pending:
-            key = (item[2].id, item[1].external_id)
+            key = (item[1].channel, item[1].external_id)
             if key in seen or len(batch) >= batch_size:
                 rest.append(item)
             else:
@@ -137,15 +128,12 @@ def ingest(
     return report
 
 
-def _load_channels(store: Store, codes: set[str]) -> dict[str, _Channel]:
-    if not codes:
-        return {}
-    with store.read() as conn:
-        rows = conn.execute(
-            select(Channel.id, Channel.code, TradingPartner.id)
-            .outerjoin(TradingPartner, TradingPartner.channel_id == Channel.id)
-            .where(Channel.code.in_(codes), Channel.active.is_(True))
-        ).all()
+def _load_channels(conn: Connection, codes: set[str]) -> dict[str, _Channel]:
+    rows = conn.execute(
+        select(Channel.id, Channel.code, TradingPartner.id)
+        .outerjoin(TradingPartner, TradingPartner.channel_id == Channel.id)
+        .where(Channel.code.in_(codes), Channel.active.is_(True))
+    ).all()
     return {code: _Channel(cid, code, pid) for cid, code, pid in rows}
 
 
@@ -206,6 +194,14 @@ class _Resolver:
         return None
 
 
+@dataclass
+class _PlannedLine:
+    line_no: int
+    line: CanonicalLine
+    sku_id: int | None
+    location_id: int | None = None
+
+
 class _Allocator:
     """Reserves whole lines at the first serving location with enough available stock.
 
@@ -232,35 +228,53 @@ class _Allocator:
             self._locs[channel] = channel_location_ids(self.conn, channel)
         return self._locs[channel]
 
-    def allocate(self, channel: int, sku: int, qty: int) -> int | None:
+    def _pick(self, channel: int, sku: int, qty: int, skip: set[int] = frozenset()) -> int | None:  # type: ignore[assignment]
         for loc in self.locations(channel):
-            have = self.avail.get((sku, loc), 0)
-            if have < qty:
-                continue
-            if reserve(self.conn, sku, loc, qty):
-                self.avail[(sku, loc)] = have - qty
+            if loc not in skip and self.avail.get((sku, loc), 0) >= qty:
                 return loc
-            self.avail[(sku, loc)] = 0  # someone else took it since we looked
         return None
 
+    def allocate(self, lines: Sequence[tuple[int, _PlannedLine]]) -> None:
+        """Set `location_id` on each (channel, line) that gets stock, in order.
 
-@dataclass
-class _PlannedLine:
-    line_no: int
-    line: CanonicalLine
-    sku_id: int | None
-    location_id: int | None = None
+        Lines are placed by the prefetched availability and the batch's reservations go
+        to the database together; a line whose UPDATE finds the stock gone (another writer
+        was faster) tries the next location on its own.
+        """
+        planned: list[tuple[int, _PlannedLine, int]] = []
+        for channel, p in lines:
+            assert p.sku_id is not None
+            loc = self._pick(channel, p.sku_id, p.line.qty)
+            if loc is not None:
+                self.avail[(p.sku_id, loc)] -= p.line.qty
+                planned.append((channel, p, loc))
+        got = reserve_many(self.conn, [(p.sku_id, loc, p.line.qty) for _, p, loc in planned])  # type: ignore[misc]
+        for (channel, p, loc), ok in zip(planned, got):
+            if ok:
+                p.location_id = loc
+                continue
+            assert p.sku_id is not None
+            self.avail[(p.sku_id, loc)] = 0  # someone else took it since we looked
+            tried = {loc}
+            while (alt := self._pick(channel, p.sku_id, p.line.qty, tried)) is not None:
+                tried.add(alt)
+                if reserve(self.conn, p.sku_id, alt, p.line.qty):
+                    self.avail[(p.sku_id, alt)] -= p.line.qty
+                    p.location_id = alt
+                    break
+                self.avail[(p.sku_id, alt)] = 0
 
 
 class _Batch:
     def __init__(
         self,
         conn: Connection,
-        items: Sequence[tuple[int, CanonicalOrder, _Channel]],
+        items: Sequence[tuple[int, CanonicalOrder]],
         actor: str,
         document_id: int | None,
     ) -> None:
-        self.conn, self.items, self.actor, self.document_id = conn, items, actor, document_id
+        self.conn, self.raw_items, self.actor, self.document_id = conn, items, actor, document_id
+        self.items: list[tuple[int, CanonicalOrder, _Channel]] = []
         self.now = utcnow()
         self.outcomes: list[Outcome] = []
         self.audits: list[dict[str, Any]] = []
@@ -275,6 +289,16 @@ class _Batch:
 
     def _run(self) -> list[Outcome]:
         conn = self.conn
+        channels = _load_channels(conn, {o.channel for _, o in self.raw_items})
+        for idx, order in self.raw_items:
+            ch = channels.get(order.channel)
+            if ch is None:
+                reason = f"unknown channel {order.channel!r}"
+                self.outcomes.append(Outcome(idx, order.channel, order.external_id, "rejected", reason=reason))
+            else:
+                self.items.append((idx, order, ch))
+        if not self.items:
+            return self.outcomes
         existing = self._existing()
         self.resolver = _Resolver(conn, [(ch.id, ln) for _, o, ch in self.items for ln in o.lines])
         fresh: list[tuple[int, CanonicalOrder, _Channel]] = []
@@ -304,41 +328,48 @@ class _Batch:
     def _plan(self, channel: int, order: CanonicalOrder) -> list[_PlannedLine]:
         return [_PlannedLine(n, ln, self.resolver.resolve(channel, ln)) for n, ln in enumerate(order.lines, 1)]
 
-    def _allocate(self, alloc: _Allocator, channel: int, plan: list[_PlannedLine]) -> str:
-        """Reserve each line; returns the status the order lands in."""
+    @staticmethod
+    def _status(plan: list[_PlannedLine]) -> str:
         if any(p.sku_id is None for p in plan):
             return "received"  # waits in unknown_item; nothing reserved until every item is known
-        for p in plan:
-            assert p.sku_id is not None
-            p.location_id = alloc.allocate(channel, p.sku_id, p.line.qty)
         return "allocated" if all(p.location_id is not None for p in plan) else "backordered"
+
+    @staticmethod
+    def _reservable(channel: int, plan: list[_PlannedLine]) -> list[tuple[int, _PlannedLine]]:
+        if any(p.sku_id is None for p in plan):
+            return []
+        return [(channel, p) for p in plan]
 
     def _create(self, fresh: list[tuple[int, CanonicalOrder, _Channel]]) -> None:
         plans = [self._plan(ch.id, order) for _, order, ch in fresh]
         alloc = _Allocator(self.conn, {p.sku_id for plan in plans for p in plan if p.sku_id is not None})
+        alloc.allocate([x for (_, _, ch), plan in zip(fresh, plans) for x in self._reservable(ch.id, plan)])
+        ids = allocate_ids(self.conn, Order, len(fresh))
         rows, statuses = [], []
-        for (idx, order, ch), plan in zip(fresh, plans):
-            status = self._allocate(alloc, ch.id, plan)
+        for oid, (idx, order, ch), plan in zip(ids, fresh, plans):
+            status = self._status(plan)
             exception, detail = _unknown_items(plan)
             statuses.append(status)
             rows.append(
                 {
+                    "id": oid,
                     "channel_id": ch.id,
                     "external_id": order.external_id,
                     "partner_id": ch.partner_id,
                     "status": status,
                     "exception": exception,
                     "exception_detail": detail,
+                    "pending_version": None,
+                    "pending_payload": None,
+                    "hold_reason": None,
                     "document_id": self.document_id,
                     "received_at": self.now,
                     "updated_at": self.now,
                     **_header(order, order.effective_version()),
                 }
             )
-        ids = self.conn.execute(
-            insert(Order).returning(Order.id, sort_by_parameter_order=True), rows
-        ).scalars().all()
-        self._write_lines(list(ids), plans)
+        self.conn.execute(insert(Order), rows)
+        self._write_lines(ids, plans)
         for (idx, order, ch), oid, status, plan, row in zip(fresh, ids, statuses, plans, rows):
             self.outcomes.append(Outcome(idx, ch.code, order.external_id, "created", oid, status))
             self.audits.append(self._event(oid, "order.received", order, status, plan, row["exception"]))
@@ -353,43 +384,42 @@ class _Batch:
             )
 
     def _write_lines(self, order_ids: Sequence[int], plans: Sequence[list[_PlannedLine]]) -> None:
-        line_rows, flat = [], []
-        for oid, plan in zip(order_ids, plans):
-            for p in plan:
-                reserved = p.location_id is not None
-                backordered = p.sku_id is not None and not reserved
-                line_rows.append(
-                    {
-                        "order_id": oid,
-                        "line_no": p.line_no,
-                        "sku_id": p.sku_id,
-                        "item": p.line.item,
-                        "item_kind": p.line.item_kind,
-                        "item_ids": {k: v for k, v in p.line.identifiers()},
-                        "description": p.line.description,
-                        "qty": p.line.qty,
-                        "unit_price_minor": p.line.unit_price_minor,
-                        "qty_reserved": p.line.qty if reserved else 0,
-                        "qty_backordered": p.line.qty if backordered else 0,
-                        "qty_shipped": 0,
-                        "qty_cancelled": 0,
-                    }
-                )
-                flat.append(p)
-        line_ids = self.conn.execute(
-            insert(OrderLine).returning(OrderLine.id, sort_by_parameter_order=True), line_rows
-        ).scalars().all()
-        reservations, backorders = [], []
-        for lid, p in zip(line_ids, flat):
-            if p.location_id is not None:
+        flat = [(oid, p) for oid, plan in zip(order_ids, plans) for p in plan]
+        line_ids = allocate_ids(self.conn, OrderLine, len(flat))
+        line_rows, reservations, backorders = [], [], []
+        for lid, (oid, p) in zip(line_ids, flat):
+            reserved = p.location_id is not None
+            backordered = p.sku_id is not None and not reserved
+            line_rows.append(
+                {
+                    "id": lid,
+                    "order_id": oid,
+                    "line_no": p.line_no,
+                    "sku_id": p.sku_id,
+                    "item": p.line.item,
+                    "item_kind": p.line.item_kind,
+                    "item_ids": {k: v for k, v in p.line.identifiers()},
+                    "description": p.line.description,
+                    "qty": p.line.qty,
+                    "unit_price_minor": p.line.unit_price_minor,
+                    "qty_reserved": p.line.qty if reserved else 0,
+                    "qty_backordered": p.line.qty if backordered else 0,
+                    "qty_shipped": 0,
+                    "qty_cancelled": 0,
+                }
+            )
+            if reserved:
                 reservations.append(
                     {"line_id": lid, "sku_id": p.sku_id, "location_id": p.location_id, "qty": p.line.qty,
-                     "state": "active", "created_at": self.now}
+                     "state": "active", "created_at": self.now, "closed_at": None}
                 )
-            elif p.sku_id is not None:
+            elif backordered:
                 backorders.append(
-                    {"line_id": lid, "sku_id": p.sku_id, "qty": p.line.qty, "state": "open", "created_at": self.now}
+                    {"line_id": lid, "sku_id": p.sku_id, "qty": p.line.qty, "state": "open",
+                     "created_at": self.now, "closed_at": None}
                 )
+        if line_rows:
+            self.conn.execute(insert(OrderLine), line_rows)
         if reservations:
             self.conn.execute(insert(Reservation), reservations)
         if backorders:
@@ -454,8 +484,9 @@ class _Batch:
         # Nothing promised yet: replace the lines and take the order through allocation again.
         conn.execute(delete(OrderLine).where(OrderLine.order_id == row.id))
         plan = self._plan(ch.id, order)
-        alloc = _Allocator(conn, {p.sku_id for p in plan if p.sku_id is not None})
-        status = "on_hold" if row.status == "on_hold" else self._allocate(alloc, ch.id, plan)
+        if row.status != "on_hold":
+            _Allocator(conn, {p.sku_id for p in plan if p.sku_id is not None}).allocate(self._reservable(ch.id, plan))
+        status = "on_hold" if row.status == "on_hold" else self._status(plan)
         exception, exc_detail = _unknown_items(plan)
         conn.execute(
             update(Order)
@@ -512,9 +543,10 @@ def reprocess_unknown_items(store: Store, order_id: int, *, actor: str = "operat
         resolver = _Resolver(conn, [(order.channel_id, c) for c in canon])
         plan = [_PlannedLine(ln.line_no, c, resolver.resolve(order.channel_id, c)) for ln, c in zip(lines, canon)]
         batch = _Batch(conn, [], actor, None)
-        alloc = _Allocator(conn, {p.sku_id for p in plan if p.sku_id is not None})
-        status = order.status if order.status == "on_hold" else batch._allocate(alloc, order.channel_id, plan)
         exception, detail = _unknown_items(plan)
+        if not exception and order.status != "on_hold":
+            _Allocator(conn, {p.sku_id for p in plan if p.sku_id is not None}).allocate(_Batch._reservable(order.channel_id, plan))
+        status = order.status if order.status == "on_hold" else _Batch._status(plan)
         if exception:
             conn.execute(update(Order).where(Order.id == order_id).values(exception_detail=detail))
             return str(order.status)

@@ -3,9 +3,11 @@ UPDATE (invariant 4), safety stock, and available-to-promise per channel."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .catalog import channel_location_ids, location_id, sku_id
@@ -18,6 +20,7 @@ from .types import utcnow
 __all__ = [
     "StockRow",
     "reserve",
+    "reserve_many",
     "release",
     "receive",
     "adjust",
@@ -41,6 +44,33 @@ class StockRow:
         return max(0, self.on_hand - self.reserved - self.safety)
 
 
+_RESERVE = (
+    update(StockLevel)
+    .where(
+        StockLevel.sku_id == bindparam("p_sku"),
+        StockLevel.location_id == bindparam("p_loc"),
+        StockLevel.on_hand - StockLevel.reserved - StockLevel.safety >= bindparam("p_qty"),
+    )
+    .values(reserved=StockLevel.reserved + bindparam("p_qty"))
+)
+_RELEASE = (
+    update(StockLevel)
+    .where(
+        StockLevel.sku_id == bindparam("p_sku"),
+        StockLevel.location_id == bindparam("p_loc"),
+        StockLevel.reserved >= bindparam("p_qty"),
+    )
+    .values(reserved=StockLevel.reserved - bindparam("p_qty"))
+)
+# The same conditional UPDATE in the driver's own dialect, for reserving a batch at once.
+_RESERVE_SQL = {
+    "postgresql": "UPDATE stock_levels SET reserved = reserved + %(q)s WHERE sku_id = %(s)s AND location_id = %(l)s "
+    "AND on_hand - reserved - safety >= %(q)s RETURNING 1",
+    "sqlite": "UPDATE stock_levels SET reserved = reserved + :q WHERE sku_id = :s AND location_id = :l "
+    "AND on_hand - reserved - safety >= :q",
+}
+
+
 def reserve(conn: Connection, sku: int, location: int, qty: int) -> bool:
     """Reserve `qty` units if, and only if, they are available: one conditional UPDATE.
 
@@ -49,25 +79,43 @@ def reserve(conn: Connection, sku: int, location: int, qty: int) -> bool:
     """
     if qty <= 0:
         raise StockError(f"reservation quantity must be positive, got {qty}")
-    result = conn.execute(
-        update(StockLevel)
-        .where(
-            StockLevel.sku_id == sku,
-            StockLevel.location_id == location,
-            StockLevel.on_hand - StockLevel.reserved - StockLevel.safety >= qty,
-        )
-        .values(reserved=StockLevel.reserved + qty)
-    )
+    result = conn.execute(_RESERVE, {"p_sku": sku, "p_loc": location, "p_qty": qty})
     return result.rowcount == 1
+
+
+def reserve_many(conn: Connection, wanted: Sequence[tuple[int, int, int]]) -> list[bool]:
+    """`reserve` for many (sku, location, qty) at once, in order; which ones got stock.
+
+    Each is still its own conditional UPDATE; on PostgreSQL they travel in one pipeline
+    instead of one round trip each.
+    """
+    if any(q <= 0 for _, _, q in wanted):
+        raise StockError("reservation quantities must be positive")
+    if not wanted:
+        return []
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    params = [{"s": s, "l": loc, "q": q} for s, loc, q in wanted]
+    cur: Any = dbapi.cursor()  # the driver's own cursor: psycopg's pipelined executemany
+    try:
+        if conn.dialect.name == "postgresql":
+            cur.executemany(_RESERVE_SQL["postgresql"], params, returning=True)
+            got = []
+            for _ in cur.results():
+                got.append(cur.fetchone() is not None)
+            return got
+        got = []
+        for p in params:
+            cur.execute(_RESERVE_SQL["sqlite"], p)
+            got.append(cur.rowcount == 1)
+        return got
+    finally:
+        cur.close()
 
 
 def release(conn: Connection, sku: int, location: int, qty: int) -> None:
     """Give back reserved units (cancel, reroute, ship)."""
-    result = conn.execute(
-        update(StockLevel)
-        .where(StockLevel.sku_id == sku, StockLevel.location_id == location, StockLevel.reserved >= qty)
-        .values(reserved=StockLevel.reserved - qty)
-    )
+    result = conn.execute(_RELEASE, {"p_sku": sku, "p_loc": location, "p_qty": qty})
     if result.rowcount != 1:
         raise StockError(f"cannot release {qty} reserved units of sku {sku} at location {location}")
 
