@@ -81,14 +81,15 @@ def add_channel(
     if kind not in CHANNEL_KINDS:
         raise StoreError(f"channel kind {kind!r} is not one of {', '.join(CHANNEL_KINDS)}")
 
-    def _do(conn: Connection) -> int:
-        new = conn.execute(
-            insert(Channel).values(code=code, name=name, kind=kind, currency=currency, active=True, config={}).returning(Channel.id)
-        ).scalar_one()
-        audit(conn, actor, "channel", new, "channel.added", {"code": code, "kind": kind})
-        return int(new)
+    return store.run(lambda conn: _insert_channel(conn, code, name, kind, currency, actor))
 
-    return store.run(_do)
+
+def _insert_channel(conn: Connection, code: str, name: str, kind: str, currency: str, actor: str) -> int:
+    new = conn.execute(
+        insert(Channel).values(code=code, name=name, kind=kind, currency=currency, active=True, config={}).returning(Channel.id)
+    ).scalar_one()
+    audit(conn, actor, "channel", new, "channel.added", {"code": code, "kind": kind})
+    return int(new)
 
 
 def add_partner(
@@ -108,9 +109,7 @@ def add_partner(
     """A trading partner and the EDI channel its orders arrive on (same code)."""
 
     def _do(conn: Connection) -> int:
-        ch = conn.execute(
-            insert(Channel).values(code=code, name=name, kind="edi", currency="USD", active=True, config={}).returning(Channel.id)
-        ).scalar_one()
+        ch = _insert_channel(conn, code, name, "edi", "USD", actor)
         pid = conn.execute(
             insert(TradingPartner)
             .values(

@@ -13,7 +13,7 @@ stock, and writes audit events and outbox rows with the change (invariants 1, 3,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,7 +206,7 @@ class _Allocator:
     """Reserves whole lines at the first serving location with enough available stock.
 
     The prefetched availability only picks where to try; the conditional UPDATE decides.
-    Routing rules (splits, distance, capacity) refine this in `store.routing`.
+    Routing rules (splits, distance, capacity) are to refine this.
     """
 
     def __init__(self, conn: Connection, sku_ids: set[int]) -> None:
@@ -228,7 +228,7 @@ class _Allocator:
             self._locs[channel] = channel_location_ids(self.conn, channel)
         return self._locs[channel]
 
-    def _pick(self, channel: int, sku: int, qty: int, skip: set[int] = frozenset()) -> int | None:  # type: ignore[assignment]
+    def _pick(self, channel: int, sku: int, qty: int, skip: Collection[int] = ()) -> int | None:
         for loc in self.locations(channel):
             if loc not in skip and self.avail.get((sku, loc), 0) >= qty:
                 return loc
@@ -242,14 +242,15 @@ class _Allocator:
         was faster) tries the next location on its own.
         """
         planned: list[tuple[int, _PlannedLine, int]] = []
+        wanted: list[tuple[int, int, int]] = []
         for channel, p in lines:
             assert p.sku_id is not None
             loc = self._pick(channel, p.sku_id, p.line.qty)
             if loc is not None:
                 self.avail[(p.sku_id, loc)] -= p.line.qty
                 planned.append((channel, p, loc))
-        got = reserve_many(self.conn, [(p.sku_id, loc, p.line.qty) for _, p, loc in planned])  # type: ignore[misc]
-        for (channel, p, loc), ok in zip(planned, got):
+                wanted.append((p.sku_id, loc, p.line.qty))
+        for (channel, p, loc), ok in zip(planned, reserve_many(self.conn, wanted)):
             if ok:
                 p.location_id = loc
                 continue

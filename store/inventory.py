@@ -181,20 +181,27 @@ def apply_movement(
     return int(on_hand)
 
 
+def _book(
+    store: Store, sku: str, location: str, qty: int, kind: str, action: str, *,
+    actor: str, reference: str | None = None, note: str | None = None,
+) -> int:
+    def _do(conn: Connection) -> int:
+        s, loc = sku_id(conn, sku), location_id(conn, location)
+        on_hand = apply_movement(conn, s, loc, qty, kind, reference=reference, actor=actor, note=note)
+        detail = {"sku": sku, "location": location, "qty": qty, "reference": reference, "note": note}
+        audit(conn, actor, "stock", s, action, {k: v for k, v in detail.items() if v is not None})
+        return on_hand
+
+    return store.run(_do)
+
+
 def receive(
     store: Store, sku: str, location: str, qty: int, *, reference: str | None = None, actor: str = "system"
 ) -> int:
     """Goods received at a location: on_hand goes up through the ledger. Returns on_hand."""
     if qty <= 0:
         raise StockError(f"a receipt must be of a positive quantity, got {qty}")
-
-    def _do(conn: Connection) -> int:
-        s, loc = sku_id(conn, sku), location_id(conn, location)
-        on_hand = apply_movement(conn, s, loc, qty, "receipt", reference=reference, actor=actor)
-        audit(conn, actor, "stock", s, "stock.received", {"sku": sku, "location": location, "qty": qty, "reference": reference})
-        return on_hand
-
-    return store.run(_do)
+    return _book(store, sku, location, qty, "receipt", "stock.received", actor=actor, reference=reference)
 
 
 def adjust(
@@ -203,14 +210,7 @@ def adjust(
     """A counted correction (damage, cycle count). A reason is required. Returns on_hand."""
     if not reason.strip():
         raise StockError("an adjustment needs a reason")
-
-    def _do(conn: Connection) -> int:
-        s, loc = sku_id(conn, sku), location_id(conn, location)
-        on_hand = apply_movement(conn, s, loc, delta, "adjustment", actor=actor, note=reason)
-        audit(conn, actor, "stock", s, "stock.adjusted", {"sku": sku, "location": location, "delta": delta, "reason": reason})
-        return on_hand
-
-    return store.run(_do)
+    return _book(store, sku, location, delta, "adjustment", "stock.adjusted", actor=actor, note=reason)
 
 
 def set_safety(store: Store, sku: str, location: str, qty: int, *, actor: str = "system") -> None:
