@@ -40,10 +40,10 @@ def test_import_killed_ten_times_leaves_every_order_exactly_once(catalog: Store,
     for _ in range(10):
         proc = _oms(db_url, "import", "orders", str(path))
         # Kill at a random point: once a random share of the orders is in, plus a random delay.
-        target = count(catalog, Order) + rng.randint(0, 600)
+        target = count(catalog, Order) + rng.randint(1, 400)
         while proc.poll() is None and count(catalog, Order) < min(target, ORDERS - 1):
             time.sleep(0.01)
-        time.sleep(rng.uniform(0, 0.3))
+        time.sleep(rng.uniform(0, 0.05))
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
         progress.append(count(catalog, Order))
