@@ -343,9 +343,12 @@ class _Batch:
 
     def _create(self, fresh: list[tuple[int, CanonicalOrder, _Channel]]) -> None:
         plans = [self._plan(ch.id, order) for _, order, ch in fresh]
+        # Everything that does not depend on the reservations happens before them, so the
+        # stock rows they lock are held for as short a time as possible.
+        ids = allocate_ids(self.conn, Order, len(fresh))
+        line_ids = allocate_ids(self.conn, OrderLine, sum(len(plan) for plan in plans))
         alloc = _Allocator(self.conn, {p.sku_id for plan in plans for p in plan if p.sku_id is not None})
         alloc.allocate([x for (_, _, ch), plan in zip(fresh, plans) for x in self._reservable(ch.id, plan)])
-        ids = allocate_ids(self.conn, Order, len(fresh))
         rows, statuses = [], []
         for oid, (idx, order, ch), plan in zip(ids, fresh, plans):
             status = self._status(plan)
@@ -370,7 +373,7 @@ class _Batch:
                 }
             )
         self.conn.execute(insert(Order), rows)
-        self._write_lines(ids, plans)
+        self._write_lines(ids, plans, line_ids)
         for (idx, order, ch), oid, status, plan, row in zip(fresh, ids, statuses, plans, rows):
             self.outcomes.append(Outcome(idx, ch.code, order.external_id, "created", oid, status))
             self.audits.append(self._event(oid, "order.received", order, status, plan, row["exception"]))
@@ -384,9 +387,12 @@ class _Batch:
                 }
             )
 
-    def _write_lines(self, order_ids: Sequence[int], plans: Sequence[list[_PlannedLine]]) -> None:
+    def _write_lines(
+        self, order_ids: Sequence[int], plans: Sequence[list[_PlannedLine]], line_ids: Sequence[int] | None = None
+    ) -> None:
         flat = [(oid, p) for oid, plan in zip(order_ids, plans) for p in plan]
-        line_ids = allocate_ids(self.conn, OrderLine, len(flat))
+        if line_ids is None:
+            line_ids = allocate_ids(self.conn, OrderLine, len(flat))
         line_rows, reservations, backorders = [], [], []
         for lid, (oid, p) in zip(line_ids, flat):
             reserved = p.location_id is not None
