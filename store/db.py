@@ -84,6 +84,11 @@ class Store:
                 if _is_retryable(exc):
                     raise ConflictError(f"concurrent write, try again: {exc.orig}") from exc
                 raise
+            except Exception as exc:
+                # The hot paths use the driver's cursor directly; its errors arrive unwrapped.
+                if getattr(exc, "sqlstate", None) in _PG_RETRYABLE:
+                    raise ConflictError(f"concurrent write, try again: {exc}") from exc
+                raise
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -17,13 +17,14 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .canonical import CanonicalLine, CanonicalOrder, order_to_dict
 from .catalog import channel_location_ids
 from .db import Store
 from .errors import ConflictError, OrderInvalid
+from .bulk import insert_rows
 from .ids import allocate_ids
 from .inventory import reserve, reserve_many
 from .journal import audit_many, enqueue_many
@@ -372,7 +373,7 @@ class _Batch:
                     **_header(order, order.effective_version()),
                 }
             )
-        self.conn.execute(insert(Order), rows)
+        insert_rows(self.conn, Order, rows)
         self._write_lines(ids, plans, line_ids)
         for (idx, order, ch), oid, status, plan, row in zip(fresh, ids, statuses, plans, rows):
             self.outcomes.append(Outcome(idx, ch.code, order.external_id, "created", oid, status))
@@ -425,12 +426,9 @@ class _Batch:
                     {"line_id": lid, "sku_id": p.sku_id, "qty": p.line.qty, "state": "open",
                      "created_at": self.now, "closed_at": None}
                 )
-        if line_rows:
-            self.conn.execute(insert(OrderLine), line_rows)
-        if reservations:
-            self.conn.execute(insert(Reservation), reservations)
-        if backorders:
-            self.conn.execute(insert(Backorder), backorders)
+        insert_rows(self.conn, OrderLine, line_rows)
+        insert_rows(self.conn, Reservation, reservations)
+        insert_rows(self.conn, Backorder, backorders)
 
     def _event(
         self, oid: int, action: str, order: CanonicalOrder, status: str, plan: list[_PlannedLine] | None,

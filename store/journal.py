@@ -6,8 +6,9 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
+from .bulk import insert_rows
 from .models import AuditEvent, OutboxMessage
 from .types import utcnow
 
@@ -29,7 +30,7 @@ def audit_many(conn: Connection, events: Sequence[dict[str, Any]], at: dt.dateti
     if not events:
         return
     at = at or utcnow()
-    conn.execute(insert(AuditEvent), [{"at": at, **e} for e in events])
+    insert_rows(conn, AuditEvent, [{"at": at, **e} for e in events])
 
 
 def enqueue(
@@ -53,7 +54,9 @@ def enqueue_many(conn: Connection, messages: Sequence[dict[str, Any]], at: dt.da
     if not messages:
         return
     at = at or utcnow()
-    conn.execute(
-        insert(OutboxMessage),
-        [{"state": "pending", "attempts": 0, "next_attempt_at": at, "created_at": at, **m} for m in messages],
-    )
+    rows = [
+        {"state": "pending", "attempts": 0, "next_attempt_at": at, "created_at": at, "last_error": None, "sent_at": None,
+         "order_id": None, **m}
+        for m in messages
+    ]
+    insert_rows(conn, OutboxMessage, rows)
