@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tomllib
 from importlib import resources
 from pathlib import Path
 
@@ -36,7 +37,20 @@ def _open(ctx: click.Context, *, create: bool = False) -> Store:
 @click.pass_context
 def cli(ctx: click.Context, url: str | None) -> None:
     """oms: every order from every channel in one store."""
-    ctx.obj = {"url": url or default_url()}
+    ctx.obj = {"url": url or _configured_url() or default_url()}
+
+
+def _configured_url() -> str | None:
+    """`[store] url` from $OMS_HOME/oms.toml, if the admin set one."""
+    path = data_dir() / "oms.toml"
+    if not path.exists():
+        return None
+    try:
+        config = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from exc
+    url = config.get("store", {}).get("url")
+    return str(url) if url else None
 
 
 @cli.command()

@@ -52,3 +52,16 @@ def test_demo_seeds_every_state_and_checks_clean_then_check_catches_damage(tmp_p
     bad = _oms(tmp_path, "check")
     assert bad.returncode == 1
     assert "on_hand != ledger" in bad.stderr and "movements sum to" in bad.stderr
+
+
+def test_store_url_from_oms_toml_is_used(tmp_path: Path) -> None:
+    assert _oms(tmp_path, "init").returncode == 0
+    elsewhere = tmp_path / "elsewhere.db"
+    config = tmp_path / "oms.toml"
+    config.write_text(config.read_text().replace('# url = "postgresql+psycopg://oms@db.internal/oms"', f'url = "sqlite:///{elsewhere}"'))
+    proc = _oms(tmp_path, "init")
+    assert proc.returncode == 0, proc.stderr
+    assert str(elsewhere) in proc.stdout and elsewhere.exists()
+    config.write_text("[store\nurl = 1")
+    broken = _oms(tmp_path, "check")
+    assert broken.returncode == 1 and "cannot read" in broken.stderr
