@@ -20,7 +20,7 @@ def _need_tmux() -> str:
     if tmux is None:
         if os.environ.get("OMS_REQUIRE_SERVICES") == "1":
             pytest.fail("tmux is required (OMS_REQUIRE_SERVICES=1) but not installed")
-        pytest.skip("tmux not installed")
+        pytest.skip(reason="tmux not installed")
     return tmux
 
 
