@@ -1,4 +1,8 @@
-"""Bulk inserts for the intake hot path: COPY on PostgreSQL, executemany on SQLite.
+"""Bulk inserts for the intake hot path: COPY on PostgreSQL, the driver's executemany on SQLite.
+
+Values go through each column type's own bind processor, so what lands in the table is
+exactly what an ORM insert would have written; only the per-row statement machinery is
+skipped.
 
 Rows must carry their primary keys already (see `store.ids`) and all have the same keys.
 Constraint violations surface as `ConflictError` so the caller's transaction is retried.
@@ -20,10 +24,25 @@ __all__ = ["insert_rows"]
 def insert_rows(conn: Connection, model: type[DeclarativeBase], rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
-    if conn.dialect.name != "postgresql":
+    if conn.dialect.name == "postgresql":
+        _copy(conn, model, rows)
+    elif conn.dialect.name == "sqlite":
+        _executemany(conn, model, rows)
+    else:
         conn.execute(insert(model), rows)
-        return
-    _copy(conn, model, rows)
+
+
+def _executemany(conn: Connection, model: type[DeclarativeBase], rows: Sequence[dict[str, Any]]) -> None:
+    table = model.__table__
+    names = list(rows[0])
+    dialect = conn.dialect
+    procs = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
+    sql = f'INSERT INTO "{table.name}" ({", ".join(chr(34) + n + chr(34) for n in names)}) VALUES ({", ".join("?" * len(names))})'  # type: ignore[attr-defined]
+    params = [
+        tuple(row[n] if proc is None or row[n] is None else proc(row[n]) for n, proc in zip(names, procs))
+        for row in rows
+    ]
+    conn.exec_driver_sql(sql, params)
 
 
 def _copy(conn: Connection, model: type[DeclarativeBase], rows: Sequence[dict[str, Any]]) -> None:
