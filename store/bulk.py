@@ -18,7 +18,14 @@ from sqlalchemy.orm import DeclarativeBase
 
 from .errors import ConflictError
 
-__all__ = ["insert_rows"]
+__all__ = ["insert_rows", "upsert_insert"]
+
+
+def upsert_insert(conn: Connection, model: type[DeclarativeBase]) -> Any:
+    """An INSERT with `on_conflict_do_nothing/_do_update`, in the connection's dialect."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(model)
 
 
 def insert_rows(conn: Connection, model: type[DeclarativeBase], rows: Sequence[dict[str, Any]]) -> None:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from .bulk import upsert_insert
 from .catalog import channel_location_ids, location_id, sku_id
 from .db import Store
 from .errors import InsufficientStock, StockError
@@ -120,10 +120,6 @@ def release(conn: Connection, sku: int, location: int, qty: int) -> None:
         raise StockError(f"cannot release {qty} reserved units of sku {sku} at location {location}")
 
 
-def _insert(conn: Connection):  # type: ignore[no-untyped-def]
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(StockLevel)
-
-
 def apply_movement(
     conn: Connection,
     sku: int,
@@ -144,7 +140,7 @@ def apply_movement(
         raise StockError("a stock movement of 0 units records nothing")
     now = utcnow()
     if qty > 0:
-        stmt = _insert(conn).values(sku_id=sku, location_id=location, on_hand=qty, reserved=0, safety=0, updated_at=now)
+        stmt = upsert_insert(conn, StockLevel).values(sku_id=sku, location_id=location, on_hand=qty, reserved=0, safety=0, updated_at=now)
         stmt = stmt.on_conflict_do_update(
             index_elements=["sku_id", "location_id"],
             set_={"on_hand": StockLevel.on_hand + qty, "updated_at": now},
@@ -220,7 +216,7 @@ def set_safety(store: Store, sku: str, location: str, qty: int, *, actor: str = 
 
     def _do(conn: Connection) -> None:
         s, loc = sku_id(conn, sku), location_id(conn, location)
-        stmt = _insert(conn).values(sku_id=s, location_id=loc, on_hand=0, reserved=0, safety=qty, updated_at=utcnow())
+        stmt = upsert_insert(conn, StockLevel).values(sku_id=s, location_id=loc, on_hand=0, reserved=0, safety=qty, updated_at=utcnow())
         conn.execute(stmt.on_conflict_do_update(index_elements=["sku_id", "location_id"], set_={"safety": qty}))
         audit(conn, actor, "stock", s, "stock.safety_set", {"sku": sku, "location": location, "safety": qty})
 
