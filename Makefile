@@ -28,10 +28,12 @@ lint: $(BIN)/oms
 bench: $(BIN)/oms
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/race.py
+	$(BIN)/python bench/edi.py
 
 bench-quick: $(BIN)/oms
 	$(BIN)/python bench/intake.py --quick
 	$(BIN)/python bench/race.py --quick
+	$(BIN)/python bench/edi.py --quick
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .mypy_cache
