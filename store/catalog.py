@@ -34,7 +34,37 @@ __all__ = [
     "location_id",
     "channel_id",
     "channel_location_ids",
+    "PartnerRef",
+    "find_partner",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerRef:
+    id: int
+    code: str
+    channel_id: int
+    isa_qualifier: str
+    isa_id: str
+    our_isa_qualifier: str
+    our_isa_id: str
+    our_gs_id: str
+
+
+def find_partner(
+    conn: Connection, *, code: str | None = None, isa_qualifier: str | None = None, isa_id: str | None = None
+) -> PartnerRef | None:
+    """An active trading partner by code, or by the ISA05/ISA06 its interchanges carry."""
+    stmt = select(
+        TradingPartner.id, TradingPartner.code, TradingPartner.channel_id, TradingPartner.isa_qualifier,
+        TradingPartner.isa_id, TradingPartner.our_isa_qualifier, TradingPartner.our_isa_id, TradingPartner.our_gs_id,
+    ).where(TradingPartner.active.is_(True))
+    if code is not None:
+        stmt = stmt.where(TradingPartner.code == code)
+    else:
+        stmt = stmt.where(TradingPartner.isa_qualifier == (isa_qualifier or ""), TradingPartner.isa_id == (isa_id or ""))
+    row = conn.execute(stmt).first()
+    return PartnerRef(*row) if row else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,188 @@
+"""Inbound X12: raw bytes in the store first, then read, envelope checks, duplicate check,
+pyx12 validation, 850 mapping and intake. The same path serves `oms edi ingest` and the
+gateway's SFTP poller.
+
+    bytes ──store_payload──> document (sha256)          a re-delivered file is a no-op
+      └─ read ─> interchanges ─ envelope.check ─> findings (TA1/AK9/AK5 codes)
+           └─ per interchange: partner by ISA sender, (sender, receiver, ISA13) seen before?
+                └─ per set: pyx12 findings, 850 → canonical order → store.ingest
+                     └─ interchange recorded after its orders, so a crash in between
+                        re-runs as "unchanged" instead of losing the orders
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from store import Store, ingest
+from store.catalog import PartnerRef, find_partner
+from store.control import record_interchange
+from store.documents import FINAL_STATES, DocumentProblem, finish, store_payload
+from store.models import Interchange as InterchangeRow
+
+from . import envelope
+from .errors import MappingError, ParseError
+from .findings import Finding
+from .po850 import MappedOrder, order_from_850
+from .pyx12_validate import Pyx12InputError, SetReport, ValidationReport, validate
+from .reader import read
+from .segments import Interchange, Transmission
+
+__all__ = ["SetOutcome", "InterchangeOutcome", "InboundResult", "receive_x12"]
+
+
+@dataclass(frozen=True, slots=True)
+class SetOutcome:
+    group: str  # GS06
+    control_number: str  # ST02
+    set_id: str  # ST01
+    status: str  # ingested | unchanged | rejected | not_an_order | duplicate
+    external_id: str | None = None
+    order_id: int | None = None
+    reason: str | None = None
+
+
+@dataclass
+class InterchangeOutcome:
+    index: int
+    sender: str
+    receiver: str
+    control_number: str
+    partner: str | None
+    duplicate: bool = False
+    findings: list[Finding] = field(default_factory=list)
+    validation: ValidationReport | None = None
+    sets: list[SetOutcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class InboundResult:
+    document_id: int
+    state: str
+    duplicate_document: bool = False
+    interchanges: list[InterchangeOutcome] = field(default_factory=list)
+    problems: list[DocumentProblem] = field(default_factory=list)
+    transmission: Transmission | None = None
+
+
+def _slices(payload: bytes, tm: Transmission) -> list[str]:
+    starts = [ic.offset for ic in tm.interchanges] + [len(payload)]
+    return [payload[a:b].decode("latin-1").lstrip("\ufeff") for a, b in zip(starts, starts[1:])]
+
+
+def _set_rejected(findings: list[Finding], ic: int, gi: int, si: int, report: ValidationReport | None) -> str | None:
+    """Why a set is not taken in, or None if it may be."""
+    codes = envelope.ak5_codes(findings, ic, gi, si)
+    if codes:
+        return f"envelope errors (AK5 codes {', '.join(codes)})"
+    if any(f.ack.value in ("TA1", "AK9") for f in envelope.errors(findings) if f.interchange == ic and f.group in (None, gi)):
+        return "the interchange or group envelope is unsound"
+    if report is not None and gi < len(report.groups):
+        group = report.groups[gi]
+        if si < len(group.sets) and group.sets[si].ack_code == "R":
+            return _explain(group.sets[si])
+    return None
+
+
+def _explain(report: SetReport) -> str:
+    parts = [f"AK5 R {','.join(report.codes)}".strip(), *report.messages]
+    for seg in report.segments[:3]:
+        parts.append(f"{seg.segment_id} at {seg.position}: {'; '.join(seg.messages) or 'AK3 ' + ','.join(seg.codes)}")
+    return "; ".join(parts)
+
+
+def receive_x12(
+    store: Store, payload: bytes, *, source: str, partner: str | None = None, actor: str = "edi"
+) -> InboundResult:
+    """Take one inbound file. Never raises for bad content: problems are recorded on the
+    stored document (its state says accepted, partial or rejected) and returned."""
+    doc = store_payload(store, payload, kind="x12", source=source, actor=actor)
+    if not doc.new and doc.state in FINAL_STATES:
+        return InboundResult(doc.id, doc.state, duplicate_document=True)
+    result = InboundResult(doc.id, "received")
+    try:
+        tm = read(payload)
+    except ParseError as exc:
+        result.problems.append(DocumentProblem(None, f"not readable as X12: {exc}"))
+        result.state = finish(store, doc.id, problems=result.problems, accepted=0, actor=actor)
+        return result
+    result.transmission = tm
+    findings = envelope.check(tm)
+    for f in findings:
+        if f.interchange is None:
+            result.problems.append(DocumentProblem(f.segment_index or None, f.message))
+    accepted = 0
+    for i, (ic, text) in enumerate(zip(tm.interchanges, _slices(payload, tm))):
+        outcome = _interchange(store, i, ic, text, [f for f in findings if f.interchange == i], partner, doc.id, actor)
+        result.interchanges.append(outcome)
+        for s in outcome.sets:
+            if s.status in ("ingested", "unchanged"):
+                accepted += 1
+            elif s.status in ("rejected", "duplicate"):
+                result.problems.append(DocumentProblem(None, f"ST {s.set_id} {s.control_number}: {s.reason}"))
+        result.problems += [DocumentProblem(None, n) for n in outcome.notes]
+    result.state = finish(store, doc.id, problems=result.problems, accepted=accepted, actor=actor)
+    return result
+
+
+def _interchange(
+    store: Store, i: int, ic: Interchange, text: str, findings: list[Finding], partner_code: str | None,
+    document_id: int, actor: str,
+) -> InterchangeOutcome:
+    sender, receiver, isa13 = ic.key
+    out = InterchangeOutcome(i, sender, receiver, isa13, None, findings=findings)
+    with store.read() as conn:
+        partner: PartnerRef | None = (
+            find_partner(conn, code=partner_code) if partner_code
+            else find_partner(conn, isa_qualifier=ic.sender_qualifier, isa_id=ic.sender_id)
+        )
+        seen = conn.execute(
+            select(InterchangeRow.document_id).where(
+                InterchangeRow.direction == "in", InterchangeRow.sender == sender,
+                InterchangeRow.receiver == receiver, InterchangeRow.control_number == isa13,
+            )
+        ).first()
+    if partner is None:
+        who = partner_code or f"ISA sender {ic.sender_qualifier}/{ic.sender_id}"
+        out.notes.append(f"interchange {isa13}: no trading partner for {who}; nothing taken in (add the partner, then re-run)")
+        return out
+    out.partner = partner.code
+    if seen is not None:
+        out.duplicate = True
+        for g in ic.groups:
+            for ts in g.sets:
+                out.sets.append(SetOutcome(g.control_number, ts.control_number, ts.id, "duplicate",
+                                           reason=f"interchange {isa13} from {sender} was received before (document {seen[0]})"))
+        return out
+    try:
+        out.validation = validate(text)
+    except Pyx12InputError as exc:
+        out.notes.append(f"interchange {isa13}: not validated: {exc}")
+
+    mapped: list[tuple[str, str, MappedOrder]] = []
+    for gi, g in enumerate(ic.groups):
+        for si, ts in enumerate(g.sets):
+            reason = _set_rejected(findings, i, gi, si, out.validation)
+            if reason is None and ts.id != "850":
+                out.sets.append(SetOutcome(g.control_number, ts.control_number, ts.id, "not_an_order"))
+                continue
+            if reason is None:
+                try:
+                    mapped.append((g.control_number, ts.control_number, order_from_850(ts, g, channel=partner.code)))
+                    continue
+                except MappingError as exc:
+                    reason = str(exc)
+            out.sets.append(SetOutcome(g.control_number, ts.control_number, ts.id, "rejected", reason=reason))
+    if mapped:
+        report = ingest(store, [m.order for _, _, m in mapped], actor=actor, document_id=document_id)
+        for (gs06, st02, m), o in zip(mapped, report.outcomes):
+            status = {"created": "ingested", "updated": "ingested", "unchanged": "unchanged"}.get(o.action, "rejected")
+            out.sets.append(SetOutcome(gs06, st02, "850", status, m.order.external_id, o.order_id, o.reason))
+            out.notes += [f"PO {m.order.external_id}: {n}" for n in m.notes]
+    with store.write() as conn:
+        record_interchange(conn, direction="in", sender=sender, receiver=receiver, control_number=isa13,
+                           document_id=document_id, partner_id=partner.id)
+    return out

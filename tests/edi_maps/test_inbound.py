@@ -1,0 +1,81 @@
+"""Inbound X12 through the store: what an EDI analyst sees after `oms edi ingest`."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from edi_maps.inbound import receive_x12
+from store import Store, check
+from store.catalog import NewSku, add_location, add_partner, add_skus
+from store.inventory import receive
+from store.models import Document, Order, OrderLine
+from tests.edi_maps.x12text import interchange, order
+from tests.store.helpers import count, lines_of, order_row
+
+
+@pytest.fixture
+def partner(store: Store) -> Store:
+    add_partner(store, "acme", "ACME Retail", isa_qualifier="ZZ", isa_id="SENDER", gs_id="SENDER",
+                our_isa_qualifier="ZZ", our_isa_id="RECEIVER", our_gs_id="RECEIVER")
+    add_location(store, "DAL", "Dallas", priority=1)
+    add_skus(store, [NewSku(f"SKU{i}", f"Thing {i}", 999, "USD") for i in range(1, 4)])
+    for i in range(1, 4):
+        receive(store, f"SKU{i}", "DAL", 100)
+    return store
+
+
+def test_an_850_becomes_an_order_with_ship_to_and_every_line(partner: Store) -> None:
+    data = interchange(order("PO-1001", 3)).encode()
+    result = receive_x12(partner, data, source="sftp://acme/in/po1.x12")
+    assert result.state == "accepted", result.problems
+    [ic] = result.interchanges
+    assert (ic.partner, [s.status for s in ic.sets]) == ("acme", ["ingested"])
+    row = order_row(partner, "PO-1001")
+    assert (row.status, row.ship_to_name, row.partner_id is not None) == ("allocated", "MAIN STORE", True)
+    lines = lines_of(partner, row.id)
+    assert [(ln.item, ln.item_kind, ln.qty, ln.unit_price_minor) for ln in lines] == [
+        ("SKU1", "vendor_part", 2, 999), ("SKU2", "vendor_part", 3, 999), ("SKU3", "vendor_part", 4, 999)
+    ]
+    assert check(partner).ok
+
+
+def test_the_same_file_again_and_the_same_interchange_in_a_new_file_change_nothing(partner: Store) -> None:
+    data = interchange(order("PO-1001", 2)).encode()
+    receive_x12(partner, data, source="a.x12")
+    again = receive_x12(partner, data, source="a.x12")
+    assert again.duplicate_document
+    # The same ISA13 from the same sender, re-wrapped (say, CRLF added): a duplicate interchange.
+    rewrapped = receive_x12(partner, data.replace(b"~", b"~\r\n"), source="b.x12")
+    assert rewrapped.interchanges[0].duplicate
+    assert "received before" in (rewrapped.interchanges[0].sets[0].reason or "")
+    assert count(partner, Order) == 1
+    assert count(partner, Document) == 2
+
+
+def test_a_set_with_a_wrong_count_is_rejected_and_the_file_kept(partner: Store) -> None:
+    data = interchange(order("PO-1", 1, st02="0001"), order("PO-2", 2, st02="0002", se01=99)).encode()
+    result = receive_x12(partner, data, source="bad.x12")
+    assert result.state == "partial"
+    by_po = {s.control_number: s for s in result.interchanges[0].sets}
+    assert by_po["0001"].status == "ingested"
+    assert by_po["0002"].status == "rejected" and "AK5 codes 4" in (by_po["0002"].reason or "")
+    assert count(partner, Order) == 1
+    with partner.read() as conn:
+        doc = conn.execute(select(Document).where(Document.id == result.document_id)).one()
+    assert doc.payload == data and doc.state == "partial" and "0002" in doc.reject_reason
+
+
+def test_an_unknown_sender_is_quarantined_with_a_reason(partner: Store) -> None:
+    data = interchange(order("PO-9", 1), sender="STRANGER").encode()
+    result = receive_x12(partner, data, source="x.x12")
+    assert result.state == "rejected"
+    assert "no trading partner for ISA sender ZZ/STRANGER" in result.problems[0].reason
+    assert count(partner, Order) == 0
+
+
+def test_garbage_is_stored_and_rejected_with_a_reason(partner: Store) -> None:
+    result = receive_x12(partner, b"\x00\x01 this is not edi", source="junk.bin")
+    assert result.state == "rejected"
+    assert "not readable as X12" in result.problems[0].reason
+    assert count(partner, Document) == 1 and count(partner, OrderLine) == 0
