@@ -165,3 +165,12 @@ def _run_tui(store: Store) -> None:
 
 def main() -> None:
     cli(prog_name="oms")
+
+
+def _register() -> None:
+    from oms.edi import edi
+
+    cli.add_command(edi)
+
+
+_register()
