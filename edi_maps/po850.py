@@ -82,7 +82,7 @@ def _qty(value: str, where: Segment) -> int:
         qty = Decimal(value)
     except InvalidOperation:
         raise MappingError(f"PO102 quantity {value!r} is not a number", segment_index=where.index, offset=where.offset) from None
-    if qty != qty.to_integral_value() or qty < 1:
+    if qty != qty.to_integral_value() or qty < 0:
         raise MappingError(
             f"PO102 quantity {value} is not a whole number of units", segment_index=where.index, offset=where.offset
         )

@@ -83,8 +83,8 @@ class CanonicalOrder:
                 raise OrderInvalid(f"line {n}: item identifier is empty")
             if line.item_kind not in ALIAS_KINDS:
                 raise OrderInvalid(f"line {n}: unknown identifier kind {line.item_kind!r}")
-            if line.qty < 1:
-                raise OrderInvalid(f"line {n}: quantity {line.qty} is not positive")
+            if line.qty < 0:
+                raise OrderInvalid(f"line {n}: quantity {line.qty} is negative")
             if line.unit_price_minor < 0:
                 raise OrderInvalid(f"line {n}: unit price {line.unit_price_minor} is negative")
         for name in ("updated_at", "placed_at"):

@@ -334,13 +334,13 @@ class _Batch:
     def _status(plan: list[_PlannedLine]) -> str:
         if any(p.sku_id is None for p in plan):
             return "received"  # waits in unknown_item; nothing reserved until every item is known
-        return "allocated" if all(p.location_id is not None for p in plan) else "backordered"
+        return "allocated" if all(p.location_id is not None or p.line.qty == 0 for p in plan) else "backordered"
 
     @staticmethod
     def _reservable(channel: int, plan: list[_PlannedLine]) -> list[tuple[int, _PlannedLine]]:
         if any(p.sku_id is None for p in plan):
             return []
-        return [(channel, p) for p in plan]
+        return [(channel, p) for p in plan if p.line.qty > 0]
 
     def _create(self, fresh: list[tuple[int, CanonicalOrder, _Channel]]) -> None:
         plans = [self._plan(ch.id, order) for _, order, ch in fresh]
@@ -397,7 +397,7 @@ class _Batch:
         line_rows, reservations, backorders = [], [], []
         for lid, (oid, p) in zip(line_ids, flat):
             reserved = p.location_id is not None
-            backordered = p.sku_id is not None and not reserved
+            backordered = p.sku_id is not None and not reserved and p.line.qty > 0
             line_rows.append(
                 {
                     "id": lid,

@@ -51,7 +51,7 @@ def need_postgres() -> None:
         return
     if REQUIRE_SERVICES:
         pytest.fail(f"PostgreSQL required (OMS_REQUIRE_SERVICES=1) but unreachable at {PG_URL}: {why}")
-    pytest.skip(f"postgres unreachable at {PG_URL}: {why}")
+    pytest.skip(reason=f"postgres unreachable at {PG_URL}: {why}")
 
 
 def reset_pg_schema(schema: str) -> str:

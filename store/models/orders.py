@@ -87,7 +87,8 @@ class OrderLine(Base):
 
     __table_args__ = (
         UniqueConstraint("order_id", "line_no"),
-        CheckConstraint("qty > 0", name="qty_positive"),
+        # EDI partners send zero-quantity lines (a line they cancelled); they are kept, not reserved.
+        CheckConstraint("qty >= 0", name="qty_nonneg"),
         CheckConstraint(
             "qty_reserved + qty_backordered + qty_shipped + qty_cancelled <= qty", name="qty_accounted"
         ),

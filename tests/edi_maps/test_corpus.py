@@ -49,7 +49,7 @@ def _need_corpus() -> None:
         return
     if REQUIRE:
         pytest.fail(f"X12 corpus required (OMS_REQUIRE_SERVICES=1) but {CORPUS} is missing or empty")
-    pytest.skip(f"X12 corpus not found at {CORPUS}")
+    pytest.skip(reason=f"X12 corpus not found at {CORPUS}")
 
 
 @cache

@@ -362,7 +362,7 @@ def test_every_corpus_file_validates_without_crashing() -> None:
     if not CORPUS.is_dir():
         if os.environ.get("OMS_REQUIRE_SERVICES") == "1":
             pytest.fail(f"corpus required (OMS_REQUIRE_SERVICES=1) but {CORPUS} is absent")
-        pytest.skip(f"{CORPUS} is absent")
+        pytest.skip(reason=f"{CORPUS} is absent")
     summary: dict[str, Counter[str]] = {}
     for path in sorted(CORPUS.glob("*.edi")):
         kind = path.name.split("_")[0]

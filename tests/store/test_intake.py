@@ -154,15 +154,15 @@ def test_line_goes_to_the_next_location_that_can_fill_it(stocked: Store) -> None
 def test_bad_orders_are_rejected_with_reasons_and_the_rest_go_in(stocked: Store) -> None:
     report = ingest(stocked, [
         order("ok-1", ("S1", 1)),
-        order("zero", ("S1", 0)),
+        order("minus", ("S1", -1)),
         order("nochan", ("S1", 1), channel="nowhere"),
         CanonicalOrder("web", "cur", (CanonicalLine("S1", 1, 100, item_kind="sku"),), "usd"),
         CanonicalOrder("web", "empty", (), "USD"),
         order("ok-2", ("S1", 1)),
     ])
     reasons = {o.external_id: o.reason for o in report.rejected}
-    assert set(reasons) == {"zero", "nochan", "cur", "empty"}
-    assert "quantity 0" in reasons["zero"]
+    assert set(reasons) == {"minus", "nochan", "cur", "empty"}
+    assert "quantity -1 is negative" in reasons["minus"]
     assert "unknown channel 'nowhere'" in reasons["nochan"]
     assert "ISO 4217" in reasons["cur"]
     assert "no lines" in reasons["empty"]
@@ -187,3 +187,15 @@ def test_batches_larger_than_batch_size_all_go_in(stocked: Store) -> None:
     assert report.summary()["created"] == 120
     assert level(stocked, "S3", "A") == (1000, 120)
     assert [o.index for o in report.outcomes] == list(range(120))
+
+
+def test_a_zero_quantity_line_is_kept_but_reserves_and_backorders_nothing(stocked: Store) -> None:
+    """EDI partners send lines they cancelled with quantity 0; the order keeps them as sent."""
+    ingest(stocked, [order("z1", ("S1", 2), ("S2", 0)), order("z2", ("S3", 0))])
+    row = order_row(stocked, "z1")
+    assert row.status == "allocated"
+    assert [(ln.qty, ln.qty_reserved, ln.qty_backordered) for ln in lines_of(stocked, row.id)] == [(2, 2, 0), (0, 0, 0)]
+    assert count(stocked, Backorder) == 0
+    assert level(stocked, "S2", "A") == (5, 0)
+    assert order_row(stocked, "z2").status == "allocated"
+    assert check(stocked).ok
