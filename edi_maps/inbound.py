@@ -18,11 +18,14 @@ from sqlalchemy import select
 
 from store import Store, ingest
 from store.catalog import PartnerRef, find_partner
-from store.control import record_interchange
+from store.control import record_interchange, take_control_numbers
 from store.documents import FINAL_STATES, DocumentProblem, finish, store_payload
+from store.journal import enqueue
 from store.models import Interchange as InterchangeRow
+from store.types import utcnow
 
 from . import envelope
+from .ack import Acknowledgment, acknowledge
 from .errors import MappingError, ParseError
 from .findings import Finding
 from .po850 import MappedOrder, order_from_850
@@ -56,6 +59,7 @@ class InterchangeOutcome:
     validation: ValidationReport | None = None
     sets: list[SetOutcome] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    ack: Acknowledgment | None = None  # the 997/TA1 queued in the outbox for the partner
 
 
 @dataclass
@@ -182,7 +186,16 @@ def _interchange(
             status = {"created": "ingested", "updated": "ingested", "unchanged": "unchanged"}.get(o.action, "rejected")
             out.sets.append(SetOutcome(gs06, st02, "850", status, m.order.external_id, o.order_id, o.reason))
             out.notes += [f"PO {m.order.external_id}: {n}" for n in m.notes]
+    answer_997 = not all(g.functional_id == "FA" for g in ic.groups)  # never acknowledge acknowledgments
     with store.write() as conn:
-        record_interchange(conn, direction="in", sender=sender, receiver=receiver, control_number=isa13,
-                           document_id=document_id, partner_id=partner.id)
+        new = record_interchange(conn, direction="in", sender=sender, receiver=receiver, control_number=isa13,
+                                 document_id=document_id, partner_id=partner.id)
+        if new is not None and (answer_997 or ic.ack_requested):
+            ack = acknowledge(
+                ic, findings, out.validation, interchange_index=i, now=utcnow(),
+                numbers=lambda kind, n: take_control_numbers(conn, partner.id, kind, n),
+            )
+            enqueue(conn, "edi_997", partner.code, f"edi_997:{document_id}:{i}",
+                    {"data": ack.data.decode("latin-1"), "answers": isa13, "summary": ack.summary})
+            out.ack = ack
     return out

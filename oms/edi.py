@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from edi_maps import envelope, read
+from edi_maps.ack import acknowledge
 from edi_maps.errors import ParseError
 from edi_maps.findings import Severity
 from edi_maps.names import element_name, segment_name
 from edi_maps.pyx12_validate import Pyx12InputError, validate
 from edi_maps.segments import Segment
+from store.types import utcnow
 
 __all__ = ["edi"]
 
@@ -31,15 +34,16 @@ def _load(path: Path) -> bytes:
 
 @edi.command(name="check")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-def check_cmd(paths: tuple[Path, ...]) -> None:
+@click.option("--ack/--no-ack", "show_ack", default=True, help="Print the 997/TA1 we would send back.")
+def check_cmd(paths: tuple[Path, ...], show_ack: bool) -> None:
     """Read and validate X12 files without storing anything; exit 1 if any has errors."""
     bad = False
     for path in paths:
-        bad |= not _check_one(path, _load(path))
+        bad |= not _check_one(path, _load(path), show_ack)
     sys.exit(1 if bad else 0)
 
 
-def _check_one(path: Path, data: bytes) -> bool:
+def _check_one(path: Path, data: bytes, show_ack: bool) -> bool:
     try:
         tm = read(data)
     except ParseError as exc:
@@ -83,8 +87,27 @@ def _check_one(path: Path, data: bytes) -> bool:
                             click.echo(f"          {e.refdes} (AK4 {e.code}) {e.message}")
         for line in report.notes:
             click.echo(f"    note: {line}")
+        if show_ack:
+            ack = acknowledge(ic, findings, report, interchange_index=i, numbers=_placeholder_numbers(), now=utcnow())
+            click.echo(f"    {ack.summary}")
+            click.echo("    the acknowledgment we would send (control numbers are placeholders until it is queued):")
+            term = ic.delimiters.segment if ic.delimiters.segment not in "\r\n" else "~"
+            for text in ack.data.decode("latin-1").split(term):
+                if text.strip():
+                    click.echo(f"      {text.strip()}{term}")
     click.echo(f"  => {'ok' if ok else 'has errors'}")
     return ok
+
+
+def _placeholder_numbers() -> Callable[[str, int], list[int]]:
+    taken: dict[str, int] = {}
+
+    def numbers(kind: str, count: int) -> list[int]:
+        start = taken.get(kind, 0) + 1
+        taken[kind] = start + count - 1
+        return list(range(start, start + count))
+
+    return numbers
 
 
 @edi.command()

@@ -31,6 +31,8 @@ def test_check_says_ok_for_a_sound_file_and_names_the_fault_of_a_broken_one(tmp_
     proc = _oms("check", str(good), str(bad))
     assert proc.returncode == 1
     assert "error (AK5 4): SE01 says 40 but 7 segments from ST to SE were counted" in proc.stdout
+    # ...and shows the 997 that would go back, rejecting that set with the same code.
+    assert "AK2*850*0001~" in proc.stdout and "AK5*R*4~" in proc.stdout
 
 
 def test_show_names_the_elements(tmp_path: Path) -> None:

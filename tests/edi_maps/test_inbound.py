@@ -79,3 +79,41 @@ def test_garbage_is_stored_and_rejected_with_a_reason(partner: Store) -> None:
     assert result.state == "rejected"
     assert "not readable as X12" in result.problems[0].reason
     assert count(partner, Document) == 1 and count(partner, OrderLine) == 0
+
+
+def _queued_997s(store: Store) -> list[str]:
+    from store.models import OutboxMessage
+
+    with store.read() as conn:
+        rows = conn.execute(
+            select(OutboxMessage.target, OutboxMessage.payload).where(OutboxMessage.kind == "edi_997").order_by(OutboxMessage.id)
+        ).all()
+    assert all(target == "acme" for target, _ in rows)
+    return [payload["data"] for _, payload in rows]
+
+
+def test_each_received_interchange_is_answered_by_a_997_in_the_outbox(partner: Store) -> None:
+    from edi_maps import check as check_envelope
+    from edi_maps import errors as envelope_errors
+    from edi_maps import read as read_x12
+
+    receive_x12(partner, interchange(order("PO-1", 1, st02="0001"), order("PO-2", 2, st02="0002", se01=99)).encode(), source="a")
+    receive_x12(partner, interchange(order("PO-3", 1), control="000000124").encode(), source="b")
+    first, second = _queued_997s(partner)
+    ack = read_x12(first.encode("latin-1"))
+    assert envelope_errors(check_envelope(ack)) == []
+    ic = ack.interchanges[0]
+    # Addressed back to the sender, numbered from the store (1, then 2), never from the clock.
+    assert (ic.sender_id, ic.receiver_id, ic.control_number) == ("RECEIVER", "SENDER", "000000001")
+    [ts] = ic.groups[0].sets
+    ak5 = [s.elements for s in ts.all("AK5")]
+    assert ak5 == [("A",), ("R", "4")]
+    assert ts.first("AK9") is not None and ts.first("AK9").get(1) == "P"  # type: ignore[union-attr]
+    assert read_x12(second.encode("latin-1")).interchanges[0].control_number == "000000002"
+
+
+def test_a_duplicate_interchange_is_not_answered_twice(partner: Store) -> None:
+    data = interchange(order("PO-1", 1)).encode()
+    receive_x12(partner, data, source="a")
+    receive_x12(partner, data + b"\r\n", source="b")
+    assert len(_queued_997s(partner)) == 1
