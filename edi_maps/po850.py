@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from store.canonical import Address, CanonicalLine, CanonicalOrder
+from store.money import currency_exponent
 
 from .errors import MappingError
 from .segments import Group, Segment, TransactionSet
@@ -123,7 +124,7 @@ def _address(n1: Segment, under: list[Segment]) -> Address:
     )
 
 
-def _line(po1: Segment, pid: Segment | None) -> CanonicalLine:
+def _line(po1: Segment, pid: Segment | None, exponent: int) -> CanonicalLine:
     ids: dict[str, str] = {}
     main: tuple[int, str, str] | None = None
     order = list(ITEM_QUALIFIERS)
@@ -142,7 +143,7 @@ def _line(po1: Segment, pid: Segment | None) -> CanonicalLine:
         main = (len(order), "buyer_part", f"no item id on PO1 {po1.get(1) or '#' + str(po1.position)}")
     return CanonicalLine(
         item=main[2], item_kind=main[1], item_ids=ids, qty=_qty(po1.get(2), po1),
-        unit_price_minor=_minor(po1.get(4), po1), description=description,
+        unit_price_minor=_minor(po1.get(4), po1, exponent), description=description,
     )
 
 
@@ -175,7 +176,7 @@ def order_from_850(ts: TransactionSet, group: Group, *, channel: str, currency: 
             if nxt.tag == "PID":
                 pid = nxt
                 break
-        lines.append(_line(seg, pid))
+        lines.append(_line(seg, pid, currency_exponent(currency)))
     if not lines:
         raise MappingError(f"PO {beg.get(3)} has no PO1 lines", segment_index=beg.index, offset=beg.offset)
     notes = []

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .db import Store
 from .errors import StoreError
 from .models import Channel, Order
+from .money import currency_exponent
 from .orders import STATUSES
 
 __all__ = [
@@ -40,15 +41,6 @@ ANY_EXCEPTION = "*"
 EXCEPTIONS = "exceptions"
 TOTAL = "all"
 
-# ISO 4217 currencies whose minor unit is not a hundredth.
-_EXPONENTS = {
-    **dict.fromkeys(
-        ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
-         "XAF", "XOF", "XPF"),
-        0,
-    ),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-}
 # Well under SQLite's and PostgreSQL's bound-parameter limits.
 _IN_CHUNK = 900
 
@@ -96,7 +88,7 @@ def reading(store: Store) -> Iterator[Connection]:
 
 def format_money(minor: int, currency: str) -> str:
     """`1299, "USD"` -> `"USD 12.99"`; the currency's own number of decimals."""
-    exponent = _EXPONENTS.get(currency.upper(), 2)
+    exponent = currency_exponent(currency)
     sign = "-" if minor < 0 else ""
     units, frac = divmod(abs(minor), 10**exponent)
     if exponent == 0:

@@ -23,7 +23,8 @@ from store.models import Base
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
 PG_URL = os.environ.get("OMS_TEST_PG_URL", "postgresql+psycopg://127.0.0.1/test")
-PG_SCHEMA = "oms_test"
+# One schema per test run, so runs side by side (two developers, a helper) never share tables.
+PG_SCHEMA = f"oms_test_{os.getpid()}"
 REQUIRE_SERVICES = os.environ.get("OMS_REQUIRE_SERVICES") == "1"
 
 
@@ -72,13 +73,19 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_migrated() -> str:
+def pg_migrated() -> Iterator[str]:
     need_postgres()
     url = reset_pg_schema(PG_SCHEMA)
     store = open_store(url)
     upgrade(store)
     store.dispose()
-    return url
+    yield url
+    drop_pg_schema(PG_SCHEMA)
+
+
+def drop_pg_schema(schema: str) -> None:
+    with psycopg.connect(_pg_dsn(), autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def _truncate_all(store: Store) -> None:

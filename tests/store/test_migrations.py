@@ -11,7 +11,7 @@ from store.catalog import NewSku, add_channel, add_location, add_skus
 from store.inventory import receive
 from store.migrate import current_revision, head_revision
 from store.models import Base, OrderLine
-from tests.conftest import need_postgres, reset_pg_schema
+from tests.conftest import PG_SCHEMA, drop_pg_schema, need_postgres, reset_pg_schema
 from tests.factories import order
 from tests.store.helpers import count, order_row
 
@@ -32,7 +32,7 @@ def test_upgrading_a_store_with_orders_keeps_them(backend: str, tmp_path: Path) 
         url = f"sqlite:///{tmp_path / 'old.db'}"
     else:
         need_postgres()
-        url = reset_pg_schema("oms_test_upgrade")
+        url = reset_pg_schema(f"{PG_SCHEMA}_upgrade")
     store = open_store(url)
     upgrade(store, "0001")
     add_channel(store, "web", "Web", "cart")
@@ -47,3 +47,5 @@ def test_upgrading_a_store_with_orders_keeps_them(backend: str, tmp_path: Path) 
     assert count(store, OrderLine) == 3
     assert check(store).ok
     store.dispose()
+    if backend == "postgresql":
+        drop_pg_schema(f"{PG_SCHEMA}_upgrade")
