@@ -1,0 +1,240 @@
+"""855/856/810/846 queued from the store: what the partner's mailbox receives, numbered from
+the store, once; and what an operator sees when a document would have been invalid."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select, update
+
+import edi_maps.outgoing as outgoing
+from edi_maps import TransactionSet, read
+from edi_maps.outgoing import EDI_INVALID, queue_810, queue_846, queue_855, queue_856
+from edi_maps.pyx12_validate import validate_outbound
+from store import Address, CanonicalLine, CanonicalOrder, Store, ingest
+from store.catalog import NewSku, add_alias, add_location, add_partner, add_skus
+from store.fulfilment import ship_reserved
+from store.inventory import available_to_promise, receive
+from store.models import AuditEvent, Carton, Interchange, Order, OutboxMessage, ShipmentLine, TradingPartner
+from store.sscc import make_sscc
+from tests.store.helpers import count
+
+PRICE = 1250  # minor units: 12.50 USD
+PLACED = dt.datetime(2026, 1, 10, 15, 0, tzinfo=dt.UTC)
+SHIP_TO = Address("MAIN STORE", "1 Main St", None, "Springfield", "IL", "62701", "US")
+
+
+@pytest.fixture
+def acme(store: Store) -> Store:
+    add_partner(store, "acme", "ACME Retail", isa_qualifier="ZZ", isa_id="ACMERETAIL", gs_id="ACMERETAIL",
+                our_isa_qualifier="ZZ", our_isa_id="WESELL", our_gs_id="WESELL")
+    add_location(store, "DAL", "Dallas DC", city="Dallas", region="TX", country="US")
+    add_skus(store, [NewSku(f"SKU{i}", f"Thing {i}", PRICE, "USD") for i in range(1, 4)])
+    receive(store, "SKU1", "DAL", 100)
+    receive(store, "SKU2", "DAL", 100)
+    receive(store, "SKU3", "DAL", 1)
+    return store
+
+
+def _order(store: Store, po: str, *lines: tuple[str, int], ids: Mapping[str, str] | None = None) -> int:
+    canonical = CanonicalOrder(
+        channel="acme", external_id=po, currency="USD", placed_at=PLACED, ship_to=SHIP_TO,
+        lines=tuple(
+            CanonicalLine(sku, qty, PRICE, item_kind="vendor_part",
+                          item_ids=dict(ids or {"buyer_part": f"B-{sku}", "upc": "012345678905"}))
+            for sku, qty in lines
+        ),
+    )
+    [outcome] = ingest(store, [canonical]).outcomes
+    assert outcome.order_id is not None, outcome
+    return outcome.order_id
+
+
+def _outbox(store: Store, kind: str) -> list[dict[str, object]]:
+    with store.read() as conn:
+        return list(conn.execute(
+            select(OutboxMessage.payload).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)).scalars())
+
+
+def _set(payload: Mapping[str, object]) -> tuple[str, TransactionSet]:
+    """ISA13 and the one transaction set of a queued document, after checking it is clean."""
+    data = str(payload["data"])
+    ok, reasons = validate_outbound(data)
+    assert ok, reasons
+    tm = read(data.encode("latin-1"))
+    [ic] = tm.interchanges
+    [ts] = list(tm.sets())
+    assert ic.control_number == payload["interchange"]
+    return ic.control_number, ts
+
+
+def _order_row(store: Store, order_id: int) -> Any:
+    with store.read() as conn:
+        return conn.execute(select(Order).where(Order.id == order_id)).one()
+
+
+# ------------------------------------------------------------------------------------- 855
+
+
+def test_855_acknowledges_a_fully_reserved_order_once(acme: Store) -> None:
+    oid = _order(acme, "PO-1001", ("SKU1", 2), ("SKU2", 3))
+    first = queue_855(acme, oid, actor="test")
+    again = queue_855(acme, oid, actor="test")
+    assert (first.status, first.control_number, again.status) == ("queued", 1, "already_queued")
+    [payload] = _outbox(acme, "edi_855")
+    isa13, ts = _set(payload)
+    assert isa13 == "000000001"
+    bak = ts.first("BAK")
+    assert bak is not None and bak.elements[:4] == ("00", "AD", "PO-1001", "20260110")
+    po1 = [s.elements for s in ts.all("PO1")]
+    assert po1[0] == ("1", "2", "EA", "12.5", "", "BP", "B-SKU1", "VP", "SKU1", "UP", "012345678905")
+    assert [s.elements[:2] for s in ts.all("ACK")] == [("IA", "2"), ("IA", "3")]
+    with acme.read() as conn:
+        sent = conn.execute(select(Interchange.direction, Interchange.sender, Interchange.receiver,
+                                   Interchange.control_number, Interchange.ack_status)).all()
+    assert [tuple(r) for r in sent] == [("out", "WESELL", "ACMERETAIL", "000000001", "pending_ack")]
+    assert count(acme, AuditEvent, AuditEvent.action == "edi.855_queued") == 1
+
+
+def test_855_says_backordered_and_rejected_lines(acme: Store) -> None:
+    backordered = _order(acme, "PO-1002", ("SKU1", 1), ("SKU3", 4))
+    # An unknown item holds the whole order back (intake reserves nothing until it is mapped).
+    unknown = _order(acme, "PO-1003", ("SKU1", 1), ("NOPE", 2))
+    assert queue_855(acme, backordered).queued and queue_855(acme, unknown).queued
+    acks = []
+    for payload in _outbox(acme, "edi_855"):
+        _, ts = _set(payload)
+        bak = ts.first("BAK")
+        assert bak is not None and bak.get(2) == "AC"
+        acks.append([s.get(1) for s in ts.all("ACK")])
+    assert acks == [["IA", "IB"], ["IB", "IR"]]
+
+
+# ------------------------------------------------------------------------------- 856 and 810
+
+
+def test_856_and_810_follow_the_shipment_and_number_on(acme: Store) -> None:
+    oid = _order(acme, "PO-2001", ("SKU1", 2), ("SKU2", 3))
+    assert queue_855(acme, oid).control_number == 1
+    [sid] = ship_reserved(acme, oid, carrier="UPS", tracking="1Z999AA10123456784")
+    asn, invoice = queue_856(acme, sid, actor="test"), queue_810(acme, sid, actor="test")
+    assert (asn.control_number, invoice.control_number) == (2, 3)
+    assert queue_856(acme, sid).status == queue_810(acme, sid).status == "already_queued"
+    assert len(_outbox(acme, "edi_856")) == len(_outbox(acme, "edi_810")) == 1
+
+    isa13, ts = _set(_outbox(acme, "edi_856")[0])
+    assert isa13 == "000000002"
+    bsn = ts.first("BSN")
+    assert bsn is not None and bsn.get(5) == "0004"  # SOI: no cartons were packed
+    prf = ts.first("PRF")
+    assert prf is not None and prf.get(1) == "PO-2001"
+    assert [(s.get(1), s.get(2)) for s in ts.all("SN1")] == [("1", "2"), ("2", "3")]
+    assert [s.get(2) for s in ts.all("REF")] == ["1Z999AA10123456784"]
+    assert [s.get(2) for s in ts.all("N1")] == ["MAIN STORE", "Dallas DC"]
+
+    isa13, ts = _set(_outbox(acme, "edi_810")[0])
+    assert isa13 == "000000003"
+    big = ts.first("BIG")
+    assert big is not None and (big.get(2), big.get(4)) == (f"INV-{sid}", "PO-2001")
+    tds = ts.first("TDS")
+    assert tds is not None and int(tds.get(1)) == (2 + 3) * PRICE  # two implied decimals = USD cents
+
+
+def test_856_packs_cartons_with_their_sscc(acme: Store) -> None:
+    oid = _order(acme, "PO-2002", ("SKU1", 2), ("SKU2", 3))
+    [sid] = ship_reserved(acme, oid, carrier="UPS", tracking="1Z1")
+    sscc = [make_sscc(0, "0614141", n) for n in (1, 2)]
+    with acme.write() as conn:  # what a packing step records; no store function does it yet
+        lines = conn.execute(select(ShipmentLine.id).where(ShipmentLine.shipment_id == sid)
+                             .order_by(ShipmentLine.id)).scalars().all()
+        for code, line in zip(sscc, lines):
+            cid = conn.execute(insert(Carton).values(shipment_id=sid, sscc=code).returning(Carton.id)).scalar_one()
+            conn.execute(update(ShipmentLine).where(ShipmentLine.id == line).values(carton_id=cid))
+    assert queue_856(acme, sid).queued
+    _, ts = _set(_outbox(acme, "edi_856")[0])
+    bsn = ts.first("BSN")
+    assert bsn is not None and bsn.get(5) == "0001"
+    assert [(s.get(1), s.get(2)) for s in ts.all("MAN")] == [("GM", sscc[0]), ("GM", sscc[1])]
+    assert [s.get(2) for s in ts.all("SN1")] == ["2", "3"]
+
+
+# ------------------------------------------------------------------------- never invalid
+
+
+@pytest.mark.parametrize(
+    "po, ids, why",
+    [
+        ("PO-" + "9" * 30, None, "PO number"),
+        ("PO-3002", {"buyer_part": "B*1"}, "'*'"),
+    ],
+    ids=["po-too-long", "delimiter-in-buyer-part"],
+)
+def test_an_invalid_855_becomes_an_operator_exception_not_a_file(
+    acme: Store, po: str, ids: Mapping[str, str] | None, why: str
+) -> None:
+    oid = _order(acme, po, ("SKU1", 1), ids=ids)
+    result = queue_855(acme, oid, actor="test")
+    assert result.status == "invalid" and any(why in r for r in result.reasons), result.reasons
+    order = _order_row(acme, oid)
+    assert order.exception == EDI_INVALID and why in (order.exception_detail or "")
+    assert _outbox(acme, "edi_855") == [] and count(acme, Interchange, Interchange.direction == "out") == 0
+    assert count(acme, AuditEvent, AuditEvent.action == "order.edi_invalid") == 1
+    # The failed attempt used no control numbers: the next document is number 1.
+    good = _order(acme, "PO-3999", ("SKU2", 1))
+    assert queue_855(acme, good).control_number == 1
+
+
+def test_a_document_pyx12_refuses_gives_its_control_numbers_back(acme: Store) -> None:
+    oid = _order(acme, "PO-4001", ("SKU1", 1))
+    # A GS08 the builder accepts but no map of ours covers: pyx12 refuses the finished document,
+    # after its control numbers were taken.
+    with acme.write() as conn:
+        conn.execute(update(TradingPartner).values(x12_version="004010XQ"))
+    assert queue_855(acme, oid).status == "invalid"
+    assert "004010XQ" in (_order_row(acme, oid).exception_detail or "")
+    with acme.write() as conn:
+        conn.execute(update(TradingPartner).values(x12_version="004010"))
+    again = queue_855(acme, oid)  # an operator fixed the partner's version and tries again
+    assert (again.status, again.control_number) == ("queued", 1)
+    assert _set(_outbox(acme, "edi_855")[0])[0] == "000000001"
+
+
+def test_a_bad_partner_setting_is_reported_not_sent(acme: Store) -> None:
+    oid = _order(acme, "PO-4002", ("SKU1", 1))
+    with acme.write() as conn:
+        conn.execute(update(TradingPartner).values(config={"element": "~"}))  # element = terminator
+    assert queue_855(acme, oid).status == "invalid"
+    assert "partner acme" in (_order_row(acme, oid).exception_detail or "")
+
+
+def test_partner_delimiters_and_test_usage_come_from_its_row(acme: Store) -> None:
+    oid = _order(acme, "PO-4003", ("SKU1", 1))
+    with acme.write() as conn:
+        conn.execute(update(TradingPartner).values(
+            test_indicator="T", config={"element": "|", "component": ":", "terminator": "\\", "newline": "\n"}))
+    assert queue_855(acme, oid).queued
+    data = str(_outbox(acme, "edi_855")[0]["data"])
+    assert data.startswith("ISA|00|") and "\\\nGS|PR|WESELL|ACMERETAIL|" in data
+    assert read(data.encode("latin-1")).interchanges[0].usage == "T"
+    _set(_outbox(acme, "edi_855")[0])
+
+
+# ------------------------------------------------------------------------------------- 846
+
+
+def test_846_advises_available_to_promise_by_the_partners_names(acme: Store) -> None:
+    add_alias(acme, "SKU1", "buyer_part", "ACME-1", channel="acme")
+    add_alias(acme, "SKU1", "upc", "012345678905")
+    _order(acme, "PO-5001", ("SKU1", 10))
+    first = queue_846(acme, "acme", skus=["SKU1", "SKU3"])
+    assert (first.status, queue_846(acme, "acme").status) == ("queued", "already_queued")
+    _, ts = _set(_outbox(acme, "edi_846")[0])
+    lin = [s.elements for s in ts.all("LIN")]
+    assert lin == [("", "BP", "ACME-1", "VP", "SKU1", "UP", "012345678905"), ("", "VP", "SKU3")]
+    with acme.read() as conn:
+        atp = [available_to_promise(conn, sku, "acme") for sku in ("SKU1", "SKU3")]
+    assert atp == [90, 1]
+    assert [(s.get(1), int(s.get(2))) for s in ts.all("QTY")] == [("33", 90), ("33", 1)]
