@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-import tomllib
 from importlib import resources
 from pathlib import Path
 
 import click
 
 from store import ConfigError, Store, StoreError, check, data_dir, default_url, open_store, upgrade
+from oms.config import Config, ConfigFileError, load_config, to_setup
 from store.migrate import current_revision, head_revision
+from store.setup import apply_setup
 
 __all__ = ["main", "cli"]
 
@@ -40,30 +41,45 @@ def cli(ctx: click.Context, url: str | None) -> None:
     ctx.obj = {"url": url or _configured_url() or default_url()}
 
 
-def _configured_url() -> str | None:
-    """`[store] url` from $OMS_HOME/oms.toml, if the admin set one."""
-    path = data_dir() / "oms.toml"
+def _config_path() -> Path:
+    return Path(os.environ.get("OMS_CONFIG") or data_dir() / "oms.toml")
+
+
+def _load_config() -> Config | None:
+    path = _config_path()
     if not path.exists():
         return None
     try:
-        config = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise click.ClickException(f"cannot read {path}: {exc}") from exc
-    url = config.get("store", {}).get("url")
-    return str(url) if url else None
+        return load_config(path)
+    except ConfigFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _configured_url() -> str | None:
+    """`[store] url` from oms.toml, if the admin set one."""
+    config = _load_config()
+    return config.store.url if config is not None else None
 
 
 @cli.command()
 @click.pass_context
 def init(ctx: click.Context) -> None:
-    """Create (or upgrade) the store and write a commented sample oms.toml."""
+    """Create (or upgrade) the store, write a commented sample oms.toml if there is none, and
+    apply its locations, channels and partners (run it again after editing the file)."""
     store = _open(ctx, create=True)
-    home = data_dir()
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "oms.toml"
-    if not config.exists():
-        config.write_text(resources.files("oms").joinpath("sample.toml").read_text())
-        click.echo(f"wrote {config}")
+    path = _config_path()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(resources.files("oms").joinpath("sample.toml").read_text())
+        click.echo(f"wrote {path}")
+    config = _load_config()
+    if config is not None:
+        try:
+            changes = apply_setup(store, to_setup(config))
+        except StoreError as exc:
+            raise click.ClickException(f"{path}: {exc}") from exc
+        for change in changes:
+            click.echo(f"configured {change}")
     click.echo(f"store ready at {store.url} (schema {current_revision(store)})")
 
 
