@@ -18,20 +18,20 @@ from sqlalchemy import select
 
 from store import Store, ingest
 from store.catalog import PartnerRef, find_partner
-from store.control import record_interchange, take_control_numbers
+from store.control import apply_group_ack, record_interchange, take_control_numbers
 from store.documents import FINAL_STATES, DocumentProblem, finish, store_payload
 from store.journal import enqueue
 from store.models import Interchange as InterchangeRow
 from store.types import utcnow
 
 from . import envelope
-from .ack import Acknowledgment, acknowledge
+from .ack import Acknowledgment, acknowledge, read_997
 from .errors import MappingError, ParseError
 from .findings import Finding
 from .po850 import MappedOrder, order_from_850
 from .pyx12_validate import Pyx12InputError, SetReport, ValidationReport, validate
 from .reader import read
-from .segments import Interchange, Transmission
+from .segments import Interchange, TransactionSet, Transmission
 
 __all__ = ["SetOutcome", "InterchangeOutcome", "InboundResult", "receive_x12"]
 
@@ -41,7 +41,7 @@ class SetOutcome:
     group: str  # GS06
     control_number: str  # ST02
     set_id: str  # ST01
-    status: str  # ingested | unchanged | rejected | not_an_order | duplicate
+    status: str  # ingested | unchanged | rejected | not_an_order | duplicate | acknowledgment
     external_id: str | None = None
     order_id: int | None = None
     reason: str | None = None
@@ -98,6 +98,22 @@ def _explain(report: SetReport) -> str:
     return "; ".join(parts)
 
 
+def _apply_997(store: Store, partner: PartnerRef, gs06: str, ts: TransactionSet) -> SetOutcome:
+    """A partner's 997: the status of each of our groups it answers goes onto our outbound
+    interchange (accepted, accepted_with_errors, rejected)."""
+    try:
+        acks = read_997(ts)
+    except MappingError as exc:
+        return SetOutcome(gs06, ts.control_number, "997", "rejected", reason=str(exc))
+    said = []
+    with store.write() as conn:
+        for ack in acks:
+            found = apply_group_ack(conn, partner.id, ack.control_number, ack.status.value)
+            said.append(f"our {ack.functional_id} group {ack.control_number}: {ack.status.value}"
+                        + ("" if found else " (no such group sent to this partner)"))
+    return SetOutcome(gs06, ts.control_number, "997", "acknowledgment", reason="; ".join(said))
+
+
 def receive_x12(
     store: Store, payload: bytes, *, source: str, partner: str | None = None, actor: str = "edi"
 ) -> InboundResult:
@@ -123,7 +139,7 @@ def receive_x12(
         outcome = _interchange(store, i, ic, text, [f for f in findings if f.interchange == i], partner, doc.id, actor)
         result.interchanges.append(outcome)
         for s in outcome.sets:
-            if s.status in ("ingested", "unchanged"):
+            if s.status in ("ingested", "unchanged", "acknowledgment", "not_an_order"):
                 accepted += 1
             elif s.status in ("rejected", "duplicate"):
                 result.problems.append(DocumentProblem(None, f"ST {s.set_id} {s.control_number}: {s.reason}"))
@@ -170,6 +186,9 @@ def _interchange(
     for gi, g in enumerate(ic.groups):
         for si, ts in enumerate(g.sets):
             reason = _set_rejected(findings, i, gi, si, out.validation)
+            if reason is None and ts.id == "997":
+                out.sets.append(_apply_997(store, partner, g.control_number, ts))
+                continue
             if reason is None and ts.id != "850":
                 out.sets.append(SetOutcome(g.control_number, ts.control_number, ts.id, "not_an_order"))
                 continue

@@ -141,11 +141,11 @@ def _emit(
         # Control numbers taken here are given back with the savepoint if the document fails.
         with conn.begin_nested():
             isa: list[int] = []
+            gs: list[int] = []
 
             def numbers(kind: str, count: int) -> list[int]:
                 got = take_control_numbers(conn, partner.id, kind, count)
-                if kind == "isa":
-                    isa.extend(got)
+                {"isa": isa, "gs": gs}.get(kind, []).extend(got)
                 return got
 
             data = wrap(envelope, [body], numbers, utcnow()).decode("latin-1")
@@ -155,7 +155,7 @@ def _emit(
             isa13 = f"{isa[0]:09d}"
             new = record_interchange(
                 conn, direction="out", sender=envelope.our_id, receiver=envelope.their_id, control_number=isa13,
-                partner_id=partner.id, ack_status="pending_ack",
+                partner_id=partner.id, ack_status="pending_ack", group_control=str(gs[0]),
             )
             if new is None:
                 raise ValidationError(f"interchange {isa13} to {envelope.their_id} was sent before; control numbers repeat")

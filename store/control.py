@@ -8,14 +8,17 @@ ISA13); a second delivery is recognised before anything is parsed into orders.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import Connection, update
 
 from .bulk import upsert_insert
+from .db import Store
 from .errors import StoreError
 from .models import ControlNumber, Interchange
 from .types import utcnow
 
-__all__ = ["KINDS", "MAX_VALUE", "take_control_numbers", "record_interchange"]
+__all__ = ["KINDS", "MAX_VALUE", "take_control_numbers", "record_interchange", "apply_group_ack", "mark_overdue"]
 
 KINDS = ("isa", "gs", "st")
 # ISA13 and GS06 are at most 9 digits; ST02 too (AN 4-9). After the largest, numbers wrap to 1.
@@ -65,6 +68,7 @@ def record_interchange(
     document_id: int | None = None,
     partner_id: int | None = None,
     ack_status: str | None = None,
+    group_control: str | None = None,
 ) -> int | None:
     """Remember an interchange; returns its id, or None if (direction, sender, receiver,
     ISA13) was seen before: a duplicate delivery."""
@@ -75,6 +79,7 @@ def record_interchange(
         .values(
             direction=direction, sender=sender, receiver=receiver, control_number=control_number,
             document_id=document_id, partner_id=partner_id, ack_status=ack_status, created_at=utcnow(),
+            group_control=group_control,
         )
         .on_conflict_do_nothing(index_elements=["direction", "sender", "receiver", "control_number"])
         .returning(Interchange.id)
@@ -82,3 +87,30 @@ def record_interchange(
     new = conn.execute(stmt).scalar_one_or_none()
     return int(new) if new is not None else None
 
+
+
+def apply_group_ack(conn: Connection, partner_id: int, group_control: str, status: str) -> int:
+    """A partner's 997 answered our group GS06 = `group_control`: set the status of the
+    outbound interchange that carried it. Returns how many were updated (0: unknown group)."""
+    key = str(int(group_control)) if group_control.strip().isdigit() else group_control.strip()
+    result = conn.execute(
+        update(Interchange)
+        .where(Interchange.partner_id == partner_id, Interchange.direction == "out", Interchange.group_control == key)
+        .values(ack_status=status)
+    )
+    return int(result.rowcount or 0)
+
+
+def mark_overdue(store: Store, *, older_than: dt.timedelta) -> int:
+    """Outbound interchanges still waiting for a 997 after `older_than` become `overdue`."""
+    cutoff = utcnow() - older_than
+
+    def _do(conn: Connection) -> int:
+        result = conn.execute(
+            update(Interchange)
+            .where(Interchange.direction == "out", Interchange.ack_status == "pending_ack", Interchange.created_at < cutoff)
+            .values(ack_status="overdue")
+        )
+        return int(result.rowcount or 0)
+
+    return store.run(_do)

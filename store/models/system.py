@@ -69,11 +69,16 @@ class Interchange(Base):
     sender: Mapped[str] = mapped_column(String(18))
     receiver: Mapped[str] = mapped_column(String(18))
     control_number: Mapped[str] = mapped_column(String(9))
-    # accepted | accepted_with_errors | rejected | pending_ack
+    # GS06 of the (one) group we sent in it, as a plain number: what a partner's 997 names in AK102.
+    group_control: Mapped[str | None] = mapped_column(String(9))
+    # pending_ack -> accepted | accepted_with_errors | rejected | overdue
     ack_status: Mapped[str | None] = mapped_column(String(24))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (UniqueConstraint("direction", "sender", "receiver", "control_number"),)
+    __table_args__ = (
+        UniqueConstraint("direction", "sender", "receiver", "control_number"),
+        Index("ix_interchanges_partner_group", "partner_id", "direction", "group_control"),
+    )
 
 
 class OutboxMessage(Base):
