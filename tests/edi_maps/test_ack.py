@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import pytest
 
@@ -27,14 +25,12 @@ from edi_maps import (
 from edi_maps.ack import Acknowledgment, GroupAck, AckStatus, acknowledge, read_997
 from edi_maps.findings import Ack
 from edi_maps.pyx12_validate import validate
+from tests.edi_maps.test_corpus import CORPUS, FILES, _need_corpus
 
 from .x12text import isa
 
 WHEN = dt.datetime(2026, 1, 15, 9, 30)
 NOW = dt.datetime(2026, 2, 1, 10, 5)
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "x12"
-REQUIRE = os.environ.get("OMS_REQUIRE_SERVICES") == "1"
-FILES = sorted(p.name for p in CORPUS.glob("*.edi")) if CORPUS.is_dir() else []
 W = Writer(Delimiters("*", ">", "~"))
 
 
@@ -303,14 +299,6 @@ def test_a_whitespace_terminator_is_not_copied() -> None:
 
 
 # ----------------------------------------------------------------------------------- corpus
-
-
-def _need_corpus() -> None:
-    if FILES:
-        return
-    if REQUIRE:
-        pytest.fail(f"X12 corpus required (OMS_REQUIRE_SERVICES=1) but {CORPUS} is missing or empty")
-    pytest.skip(f"X12 corpus not found at {CORPUS}")
 
 
 def _answered(ack: Acknowledgment, groups: Sequence[Group]) -> dict[int, GroupAck]:
