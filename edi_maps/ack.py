@@ -193,9 +193,11 @@ def acknowledge(
     findings = [f for f in envelope_findings if f.interchange == interchange_index]
     notes: list[str] = []
     reports = _match_groups(ic, validation, notes)
-    answerable = [gi for gi, g in enumerate(ic.groups) if g.functional_id.strip() and g.control_number.strip()]
+    answerable: list[int] = []
     for gi, g in enumerate(ic.groups):
-        if gi not in answerable:
+        if g.functional_id.strip() and g.control_number.strip():
+            answerable.append(gi)
+        else:
             notes.append(f"group {gi + 1} has no GS01 or GS06 to acknowledge; answered by the TA1 only")
 
     version = ic.version if ic.version in ("00401", "00501") else "00401"

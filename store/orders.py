@@ -171,7 +171,7 @@ def cancel(store: Store, order_id: int, reason: str, *, actor: str = "operator")
                 Reservation.line_id.in_(lines), Reservation.state == "active"
             ).order_by(Reservation.sku_id, Reservation.location_id)
         ).all()
-        for rid, sku, loc, qty in held:
+        for _, sku, loc, qty in held:
             release(conn, sku, loc, qty)
         if held:
             conn.execute(

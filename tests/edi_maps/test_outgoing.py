@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, update
 
-import edi_maps.outgoing as outgoing
 from edi_maps import TransactionSet, read
 from edi_maps.outgoing import EDI_INVALID, queue_810, queue_846, queue_855, queue_856
 from edi_maps.pyx12_validate import validate_outbound
