@@ -5,9 +5,13 @@ gateway's SFTP poller.
     bytes ──store_payload──> document (sha256)          a re-delivered file is a no-op
       └─ read ─> interchanges ─ envelope.check ─> findings (TA1/AK9/AK5 codes)
            └─ per interchange: partner by ISA sender, (sender, receiver, ISA13) seen before?
-                └─ per set: pyx12 findings, 850 → canonical order → store.ingest
-                     └─ interchange recorded after its orders, so a crash in between
-                        re-runs as "unchanged" instead of losing the orders
+                └─ per set: pyx12 findings, then by ST01:
+                     850 → canonical order → store.ingest (and an 855 if the partner requires one)
+                     860 → order change → store.changes.apply_change (after the 850s of the file)
+                     997 → the status of our own outbound group it answers
+                └─ interchange recorded after its orders, so a crash in between
+                   re-runs as "unchanged" instead of losing the orders; then the 997 (or, for
+                   an interchange received before, a TA1 R 025 alone) goes to the outbox
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from sqlalchemy import select
 
 from store import Store, ingest
 from store.catalog import PartnerRef, find_partner
+from store.changes import apply_change
 from store.control import apply_group_ack, record_interchange, take_control_numbers
 from store.documents import FINAL_STATES, DocumentProblem, finish, store_payload
 from store.journal import enqueue
@@ -28,7 +33,9 @@ from . import envelope
 from .ack import Acknowledgment, acknowledge, read_997
 from .errors import MappingError, ParseError
 from .findings import Finding
+from .outgoing import queue_855
 from .po850 import MappedOrder, order_from_850
+from .po860 import MappedChange, change_from_860
 from .pyx12_validate import Pyx12InputError, SetReport, ValidationReport, validate
 from .reader import read
 from .segments import Interchange, TransactionSet, Transmission
@@ -41,7 +48,7 @@ class SetOutcome:
     group: str  # GS06
     control_number: str  # ST02
     set_id: str  # ST01
-    status: str  # ingested | unchanged | rejected | not_an_order | duplicate | acknowledgment
+    status: str  # ingested | unchanged | changed | conflict | rejected | not_an_order | duplicate | acknowledgment
     external_id: str | None = None
     order_id: int | None = None
     reason: str | None = None
@@ -139,7 +146,7 @@ def receive_x12(
         outcome = _interchange(store, i, ic, text, [f for f in findings if f.interchange == i], partner, doc.id, actor)
         result.interchanges.append(outcome)
         for s in outcome.sets:
-            if s.status in ("ingested", "unchanged", "acknowledgment", "not_an_order"):
+            if s.status in ("ingested", "unchanged", "changed", "conflict", "acknowledgment", "not_an_order"):
                 accepted += 1
             elif s.status in ("rejected", "duplicate"):
                 result.problems.append(DocumentProblem(None, f"ST {s.set_id} {s.control_number}: {s.reason}"))
@@ -176,6 +183,12 @@ def _interchange(
             for ts in g.sets:
                 out.sets.append(SetOutcome(g.control_number, ts.control_number, ts.id, "duplicate",
                                            reason=f"interchange {isa13} from {sender} was received before (document {seen[0]})"))
+        with store.write() as conn:
+            ack = acknowledge(ic, findings, None, interchange_index=i, now=utcnow(), duplicate=True,
+                              numbers=lambda kind, n: take_control_numbers(conn, partner.id, kind, n))
+            enqueue(conn, "edi_ta1", partner.code, f"edi_ta1:{document_id}:{i}",
+                    {"data": ack.data.decode("latin-1"), "answers": isa13, "summary": ack.summary})
+        out.ack = ack
         return out
     try:
         out.validation = validate(text)
@@ -183,18 +196,22 @@ def _interchange(
         out.notes.append(f"interchange {isa13}: not validated: {exc}")
 
     mapped: list[tuple[str, str, MappedOrder]] = []
+    changes: list[tuple[str, str, MappedChange]] = []
     for gi, g in enumerate(ic.groups):
         for si, ts in enumerate(g.sets):
             reason = _set_rejected(findings, i, gi, si, out.validation)
             if reason is None and ts.id == "997":
                 out.sets.append(_apply_997(store, partner, g.control_number, ts))
                 continue
-            if reason is None and ts.id != "850":
+            if reason is None and ts.id not in ("850", "860"):
                 out.sets.append(SetOutcome(g.control_number, ts.control_number, ts.id, "not_an_order"))
                 continue
             if reason is None:
                 try:
-                    mapped.append((g.control_number, ts.control_number, order_from_850(ts, g, channel=partner.code)))
+                    if ts.id == "850":
+                        mapped.append((g.control_number, ts.control_number, order_from_850(ts, g, channel=partner.code)))
+                    else:
+                        changes.append((g.control_number, ts.control_number, change_from_860(ts, channel=partner.code)))
                     continue
                 except MappingError as exc:
                     reason = str(exc)
@@ -205,7 +222,20 @@ def _interchange(
             status = {"created": "ingested", "updated": "ingested", "unchanged": "unchanged"}.get(o.action, "rejected")
             out.sets.append(SetOutcome(gs06, st02, "850", status, m.order.external_id, o.order_id, o.reason))
             out.notes += [f"PO {m.order.external_id}: {n}" for n in m.notes]
-    answer_997 = not all(g.functional_id == "FA" for g in ic.groups)  # never acknowledge acknowledgments
+            if o.action == "created" and o.order_id is not None and partner.config.get("require_855"):
+                queued = queue_855(store, o.order_id, actor=actor)
+                if queued.status not in ("queued", "already_queued"):
+                    out.notes.append(f"PO {m.order.external_id}: 855 not queued ({queued.status}): {'; '.join(queued.reasons)}")
+    for gs06, st02, c in changes:
+        done = apply_change(store, c.change, actor=actor, document_id=document_id)
+        status = {"applied": "changed", "conflict": "conflict"}.get(done.status, "rejected")
+        why = done.reason or "; ".join(done.done)
+        out.sets.append(SetOutcome(gs06, st02, "860", status, c.change.external_id, done.order_id, why))
+        out.notes += [f"PO {c.change.external_id}: {n}" for n in c.notes]
+        if done.status == "conflict":
+            out.notes.append(f"PO {c.change.external_id}: 860 {st02} waits for an operator: {done.reason}")
+    # Never acknowledge acknowledgments; a partner that takes no 997s gets one only if it asked.
+    answer_997 = not all(g.functional_id == "FA" for g in ic.groups) and partner.sends("997")
     with store.write() as conn:
         new = record_interchange(conn, direction="in", sender=sender, receiver=receiver, control_number=isa13,
                                  document_id=document_id, partner_id=partner.id)

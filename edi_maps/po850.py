@@ -5,7 +5,8 @@
     DTM   010 requested ship, 037 ship not before → requested ship date;
           001 cancel after, 038 ship no later than → cancel-after date
     N1    ST ship-to (N2/N3/N4 below it), BY buying party; BT is ignored for now
-    PO1   line: qty, unit of measure, unit price (explicit decimal), then qualifier/id pairs
+    PO1   line: PO101 line id and PO103 unit (kept: 855/856/810 echo them, an 860 names
+          the line by PO101), qty, unit price (explicit decimal), then qualifier/id pairs
           (VP/VN/VA/VC vendor part, SK our SKU, BP/IN/PI/CB buyer part, UP/UI UPC,
           EN/UK/UA GTIN); a line naming no item still goes in, to the unknown_item queue
     PID   free-form description of the line above it
@@ -25,7 +26,10 @@ from store.money import currency_exponent
 from .errors import MappingError
 from .segments import Group, Segment, TransactionSet
 
-__all__ = ["MappedOrder", "order_from_850", "ITEM_QUALIFIERS"]
+__all__ = [
+    "ITEM_QUALIFIERS", "MappedOrder", "address_of", "group_stamp", "item_ids", "order_from_850", "parse_amount",
+    "parse_date", "parse_qty", "parties_of", "ship_window",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +58,7 @@ _SHIP_DATES = ("010", "037")
 _CANCEL_DATES = ("001", "038")
 
 
-def _date(value: str, where: Segment) -> dt.date:
+def parse_date(value: str, where: Segment) -> dt.date:
     try:
         if len(value) == 8:
             return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
@@ -65,7 +69,7 @@ def _date(value: str, where: Segment) -> dt.date:
     raise MappingError(f"{where.tag} date {value!r} is not CCYYMMDD", segment_index=where.index, offset=where.offset)
 
 
-def _minor(value: str, where: Segment, exponent: int = 2) -> int:
+def parse_amount(value: str, where: Segment, exponent: int = 2) -> int:
     try:
         amount = Decimal(value or "0")
     except InvalidOperation:
@@ -78,19 +82,19 @@ def _minor(value: str, where: Segment, exponent: int = 2) -> int:
     return int(minor)
 
 
-def _qty(value: str, where: Segment) -> int:
+def parse_qty(value: str, where: Segment, element: str = "PO102") -> int:
     try:
         qty = Decimal(value)
     except InvalidOperation:
-        raise MappingError(f"PO102 quantity {value!r} is not a number", segment_index=where.index, offset=where.offset) from None
+        raise MappingError(f"{element} quantity {value!r} is not a number", segment_index=where.index, offset=where.offset) from None
     if qty != qty.to_integral_value() or qty < 0:
         raise MappingError(
-            f"PO102 quantity {value} is not a whole number of units", segment_index=where.index, offset=where.offset
+            f"{element} quantity {value} is not a whole number of units", segment_index=where.index, offset=where.offset
         )
     return int(qty)
 
 
-def _parties(ts: TransactionSet) -> dict[str, tuple[Segment, list[Segment]]]:
+def parties_of(ts: TransactionSet) -> dict[str, tuple[Segment, list[Segment]]]:
     """N1 loops by entity code: the N1 and the segments under it (N2, N3, N4, PER, ...)."""
     parties: dict[str, tuple[Segment, list[Segment]]] = {}
     current: list[Segment] | None = None
@@ -100,14 +104,14 @@ def _parties(ts: TransactionSet) -> dict[str, tuple[Segment, list[Segment]]]:
             parties.setdefault(seg.get(1), (seg, current))
         elif seg.tag in ("N2", "N3", "N4", "PER", "REF") and current is not None:
             current.append(seg)
-        elif seg.tag == "PO1":
+        elif seg.tag in ("PO1", "POC"):  # the line items start
             break
         else:
             current = None
     return parties
 
 
-def _address(n1: Segment, under: list[Segment]) -> Address:
+def address_of(n1: Segment, under: list[Segment]) -> Address:
     n2 = next((s for s in under if s.tag == "N2"), None)
     n3 = next((s for s in under if s.tag == "N3"), None)
     n4 = next((s for s in under if s.tag == "N4"), None)
@@ -124,12 +128,13 @@ def _address(n1: Segment, under: list[Segment]) -> Address:
     )
 
 
-def _line(po1: Segment, pid: Segment | None, exponent: int) -> CanonicalLine:
+def item_ids(seg: Segment, first: int) -> tuple[dict[str, str], tuple[str, str] | None]:
+    """Qualifier/id pairs from element `first` on: every known kind, and the main (kind, id)."""
     ids: dict[str, str] = {}
     main: tuple[int, str, str] | None = None
     order = list(ITEM_QUALIFIERS)
-    for n in range(6, len(po1.elements), 2):
-        qualifier, value = po1.get(n), po1.get(n + 1).strip()
+    for n in range(first, len(seg.elements), 2):
+        qualifier, value = seg.get(n), seg.get(n + 1).strip()
         kind = ITEM_QUALIFIERS.get(qualifier)
         if kind is None or not value:
             continue
@@ -137,13 +142,19 @@ def _line(po1: Segment, pid: Segment | None, exponent: int) -> CanonicalLine:
         rank = order.index(qualifier)
         if main is None or rank < main[0]:
             main = (rank, kind, value)
+    return ids, (main[1], main[2]) if main else None
+
+
+def _line(po1: Segment, pid: Segment | None, exponent: int) -> CanonicalLine:
+    ids, main = item_ids(po1, 6)
     description = (pid.get(5) or None) if pid is not None else None
     if main is None:
         # Kept, so the order shows it in the unknown_item queue; no alias can match this text.
-        main = (len(order), "buyer_part", f"no item id on PO1 {po1.get(1) or '#' + str(po1.position)}")
+        main = ("buyer_part", f"no item id on PO1 {po1.get(1) or '#' + str(po1.position)}")
     return CanonicalLine(
-        item=main[2], item_kind=main[1], item_ids=ids, qty=_qty(po1.get(2), po1),
-        unit_price_minor=_minor(po1.get(4), po1, exponent), description=description,
+        item=main[1], item_kind=main[0], item_ids=ids, qty=parse_qty(po1.get(2), po1),
+        unit_price_minor=parse_amount(po1.get(4), po1, exponent), description=description,
+        line_ref=po1.get(1).strip()[:64] or None, uom=po1.get(3).strip()[:8] or None,
     )
 
 
@@ -157,12 +168,10 @@ def order_from_850(ts: TransactionSet, group: Group, *, channel: str, currency: 
     cur = ts.first("CUR")
     if cur is not None and len(cur.get(2)) == 3:
         currency = cur.get(2).upper()
-    dates = {s.get(1): s for s in ts.all("DTM") if s.get(2)}
-    ship = next((dates[q] for q in _SHIP_DATES if q in dates), None)
-    cancel = next((dates[q] for q in _CANCEL_DATES if q in dates), None)
-    parties = _parties(ts)
-    ship_to = _address(*parties["ST"]) if "ST" in parties else Address()
-    buyer = parties.get("BY")
+    ship, cancel = ship_window(ts)
+    by_code = parties_of(ts)
+    ship_to = address_of(*by_code["ST"]) if "ST" in by_code else Address()
+    buyer = by_code.get("BY")
 
     lines: list[CanonicalLine] = []
     segments = ts.segments
@@ -183,7 +192,7 @@ def order_from_850(ts: TransactionSet, group: Group, *, channel: str, currency: 
     ctt = ts.first("CTT")
     if ctt is not None and ctt.get(1).strip().isdigit() and int(ctt.get(1)) != len(lines):
         notes.append(f"CTT01 says {int(ctt.get(1))} line items, the PO has {len(lines)} PO1 lines")
-    po_date = _date(beg.get(5), beg) if beg.get(5) else None
+    po_date = parse_date(beg.get(5), beg) if beg.get(5) else None
     order = CanonicalOrder(
         channel=channel,
         external_id=beg.get(3),
@@ -191,18 +200,31 @@ def order_from_850(ts: TransactionSet, group: Group, *, channel: str, currency: 
         currency=currency,
         # An original is version 1 whatever envelope it came in, so a resend is a no-op;
         # a replacement (BEG01 05) counts from the group's date and time.
-        version=1 if beg.get(1) != "05" else _group_stamp(group),
+        version=1 if beg.get(1) != "05" else group_stamp(group),
         placed_at=dt.datetime.combine(po_date, dt.time(), dt.timezone.utc) if po_date else None,
         buyer_name=(buyer[0].get(2) or None) if buyer else None,
         buyer_ref=(buyer[0].get(4) or None) if buyer else None,
         ship_to=ship_to,
-        requested_ship_date=_date(ship.get(2), ship) if ship else None,
-        cancel_after=_date(cancel.get(2), cancel) if cancel else None,
+        requested_ship_date=ship,
+        cancel_after=cancel,
     )
     return MappedOrder(order, tuple(notes))
 
 
-def _group_stamp(group: Group) -> int:
+def ship_window(ts: TransactionSet) -> tuple[dt.date | None, dt.date | None]:
+    """(requested ship date, cancel-after date) from the header DTMs, before the line items."""
+    dates: dict[str, Segment] = {}
+    for seg in ts.segments:
+        if seg.tag in ("PO1", "POC"):
+            break
+        if seg.tag == "DTM" and seg.get(2):
+            dates.setdefault(seg.get(1), seg)
+    ship = next((dates[q] for q in _SHIP_DATES if q in dates), None)
+    cancel = next((dates[q] for q in _CANCEL_DATES if q in dates), None)
+    return (parse_date(ship.get(2), ship) if ship else None, parse_date(cancel.get(2), cancel) if cancel else None)
+
+
+def group_stamp(group: Group) -> int:
     """GS04 date + GS05 time as a number that grows with time (CCYYMMDDHHMM)."""
     date = group.header.get(4)
     if len(date) == 6:

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from store.setup import ChannelSpec, LocationSpec, PartnerSpec, Setup
 
@@ -77,6 +77,12 @@ class PartnerEntry(_Strict):
     newline: Literal["", "\n", "\r\n"] = ""
     documents: list[Document] = ["997", "855", "856", "810"]
     require_855: bool = False
+
+    @model_validator(mode="after")
+    def _855_required_and_sent(self) -> PartnerEntry:
+        if self.require_855 and "855" not in self.documents:
+            raise ValueError("require_855 is true but documents does not list \"855\"")
+        return self
 
 
 class Config(_Strict):

@@ -34,6 +34,8 @@ class CanonicalLine:
     item_kind: str = "channel_item_id"
     item_ids: Mapping[str, str] = field(default_factory=dict)
     description: str | None = None
+    line_ref: str | None = None  # the source's id for the line (PO101), echoed back
+    uom: str | None = None  # unit of measure as ordered (EA, CA, ...), None = each
 
     def identifiers(self) -> list[tuple[str, str]]:
         """(kind, value) pairs to try, in resolution order."""
@@ -83,6 +85,10 @@ class CanonicalOrder:
                 raise OrderInvalid(f"line {n}: item identifier is empty")
             if line.item_kind not in ALIAS_KINDS:
                 raise OrderInvalid(f"line {n}: unknown identifier kind {line.item_kind!r}")
+            if line.line_ref is not None and len(line.line_ref) > 64:
+                raise OrderInvalid(f"line {n}: line id is longer than 64 characters")
+            if line.uom is not None and len(line.uom) > 8:
+                raise OrderInvalid(f"line {n}: unit of measure {line.uom!r} is longer than 8 characters")
             if line.qty < 0:
                 raise OrderInvalid(f"line {n}: quantity {line.qty} is negative")
             if line.unit_price_minor < 0:
@@ -122,6 +128,8 @@ def order_to_dict(order: CanonicalOrder) -> dict[str, object]:
                 "qty": ln.qty,
                 "unit_price_minor": ln.unit_price_minor,
                 "description": ln.description,
+                "line_ref": ln.line_ref,
+                "uom": ln.uom,
             }
             for ln in order.lines
         ],

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
 
@@ -49,6 +50,12 @@ class PartnerRef:
     our_isa_qualifier: str
     our_isa_id: str
     our_gs_id: str
+    config: Mapping[str, Any] = field(default_factory=dict)  # delimiters, documents, require_855 (oms.toml)
+
+    def sends(self, document: str) -> bool:
+        """Whether we send this partner `document` ("997", "855", ...); unset means every one."""
+        documents = self.config.get("documents")
+        return documents is None or document in documents
 
 
 def find_partner(
@@ -58,13 +65,17 @@ def find_partner(
     stmt = select(
         TradingPartner.id, TradingPartner.code, TradingPartner.channel_id, TradingPartner.isa_qualifier,
         TradingPartner.isa_id, TradingPartner.our_isa_qualifier, TradingPartner.our_isa_id, TradingPartner.our_gs_id,
+        TradingPartner.config,
     ).where(TradingPartner.active.is_(True))
     if code is not None:
         stmt = stmt.where(TradingPartner.code == code)
     else:
         stmt = stmt.where(TradingPartner.isa_qualifier == (isa_qualifier or ""), TradingPartner.isa_id == (isa_id or ""))
     row = conn.execute(stmt).first()
-    return PartnerRef(*row) if row else None
+    if row is None:
+        return None
+    return PartnerRef(row.id, row.code, row.channel_id, row.isa_qualifier, row.isa_id, row.our_isa_qualifier,
+                      row.our_isa_id, row.our_gs_id, dict(row.config or {}))
 
 
 @dataclass(frozen=True, slots=True)

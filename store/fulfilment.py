@@ -13,7 +13,7 @@ from .errors import TransitionError
 from .inventory import apply_movement, release
 from .journal import audit, enqueue
 from .models import Channel, Order, OrderLine, Reservation, Shipment, ShipmentLine
-from .orders import _load, _status_from_lines, move
+from .orders import _load, status_from_lines, move
 from .types import utcnow
 
 __all__ = ["ship_reserved"]
@@ -59,7 +59,7 @@ def ship_reserved(
         conn.execute(
             update(Reservation).where(Reservation.id.in_([r.id for r in held])).values(state="consumed", closed_at=now)
         )
-        dst = _status_from_lines(conn, order_id)
+        dst = status_from_lines(conn, order_id)
         move(conn, order_id, dst, actor=actor, reason=f"{carrier} {tracking}")
         code = conn.execute(select(Channel.code).join(Order, Order.channel_id == Channel.id).where(Order.id == order_id)).scalar_one()
         for sid in shipments.values():

@@ -17,17 +17,18 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, or_, select, update
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .canonical import CanonicalLine, CanonicalOrder, order_to_dict
 from .catalog import channel_location_ids
 from .db import Store
-from .errors import ConflictError, OrderInvalid
+from .errors import ConflictError, NotFound, OrderInvalid
 from .bulk import insert_rows
 from .ids import allocate_ids
 from .inventory import reserve, reserve_many
 from .journal import audit_many, enqueue_many
+from .orders import move, status_from_lines
 from .models import (
     Backorder,
     Channel,
@@ -42,7 +43,7 @@ from .models import (
 )
 from .types import utcnow
 
-__all__ = ["Outcome", "IngestReport", "ingest", "reprocess_unknown_items"]
+__all__ = ["Outcome", "IngestReport", "SkuResolver", "ingest", "reprocess_unknown_items"]
 
 # Orders whose lines may still be replaced by a newer version: nothing promised yet.
 _REPLACEABLE = ("received", "on_hold")
@@ -164,7 +165,7 @@ def _line_key(line: CanonicalLine) -> tuple[str, int, int]:
     return (line.item, line.qty, line.unit_price_minor)
 
 
-class _Resolver:
+class SkuResolver:
     """Maps a line's identifiers to a SKU, for a whole batch in two queries."""
 
     def __init__(self, conn: Connection, lines: Sequence[tuple[int, CanonicalLine]]) -> None:
@@ -302,7 +303,7 @@ class _Batch:
         if not self.items:
             return self.outcomes
         existing = self._existing()
-        self.resolver = _Resolver(conn, [(ch.id, ln) for _, o, ch in self.items for ln in o.lines])
+        self.resolver = SkuResolver(conn, [(ch.id, ln) for _, o, ch in self.items for ln in o.lines])
         fresh: list[tuple[int, CanonicalOrder, _Channel]] = []
         for item in self.items:
             idx, order, ch = item
@@ -408,6 +409,8 @@ class _Batch:
                     "item_kind": p.line.item_kind,
                     "item_ids": {k: v for k, v in p.line.identifiers()},
                     "description": p.line.description,
+                    "line_ref": p.line.line_ref,
+                    "uom": p.line.uom,
                     "qty": p.line.qty,
                     "unit_price_minor": p.line.unit_price_minor,
                     "qty_reserved": p.line.qty if reserved else 0,
@@ -525,47 +528,67 @@ def _has_commitments(conn: Connection, order_id: int) -> bool:
 
 def reprocess_unknown_items(store: Store, order_id: int, *, actor: str = "operator") -> str:
     """Resolve an `unknown_item` order's lines again (after an alias was added) and, if
-    every item is now known, reserve it. Returns the order's status afterwards."""
+    every item is now known, reserve what is still open on its lines. Lines are updated in
+    place, so reservations an order already holds (a line added by a change) stay.
+    Returns the order's status afterwards."""
 
     def _do(conn: Connection) -> str:
         order = conn.execute(select(Order).where(Order.id == order_id)).first()
         if order is None:
-            from .errors import NotFound
-
             raise NotFound(f"no order {order_id}")
         if order.exception != "unknown_item":
             return str(order.status)
         lines = conn.execute(
             select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_no)
         ).all()
-        canon = [
-            CanonicalLine(
-                item=ln.item, qty=ln.qty, unit_price_minor=ln.unit_price_minor,
-                item_kind=ln.item_kind, item_ids=ln.item_ids,
+        canon = {
+            ln.id: CanonicalLine(
+                item=ln.item, qty=ln.qty - ln.qty_reserved - ln.qty_backordered - ln.qty_shipped - ln.qty_cancelled,
+                unit_price_minor=ln.unit_price_minor, item_kind=ln.item_kind, item_ids=ln.item_ids,
             )
             for ln in lines
+        }
+        resolver = SkuResolver(conn, [(order.channel_id, c) for c in canon.values()])
+        plan = [
+            _PlannedLine(ln.line_no, canon[ln.id], ln.sku_id or resolver.resolve(order.channel_id, canon[ln.id]))
+            for ln in lines
         ]
-        resolver = _Resolver(conn, [(order.channel_id, c) for c in canon])
-        plan = [_PlannedLine(ln.line_no, c, resolver.resolve(order.channel_id, c)) for ln, c in zip(lines, canon)]
-        batch = _Batch(conn, [], actor, None)
         exception, detail = _unknown_items(plan)
-        if not exception and order.status != "on_hold":
-            _Allocator(conn, {p.sku_id for p in plan if p.sku_id is not None}).allocate(_Batch._reservable(order.channel_id, plan))
-        status = order.status if order.status == "on_hold" else _Batch._status(plan)
         if exception:
             conn.execute(update(Order).where(Order.id == order_id).values(exception_detail=detail))
             return str(order.status)
-        conn.execute(delete(OrderLine).where(OrderLine.order_id == order_id))
-        batch._write_lines([order_id], [plan])
+        now = utcnow()
+        for ln, p in zip(lines, plan):
+            if ln.sku_id is None:
+                conn.execute(update(OrderLine).where(OrderLine.id == ln.id).values(sku_id=p.sku_id))
+        todo = [(ln, p) for ln, p in zip(lines, plan) if p.line.qty > 0]
+        if order.status != "on_hold":
+            _Allocator(conn, {p.sku_id for _, p in todo if p.sku_id is not None}).allocate(
+                [(order.channel_id, p) for _, p in todo])
+            for ln, p in todo:
+                if p.location_id is not None:
+                    conn.execute(insert(Reservation).values(line_id=ln.id, sku_id=p.sku_id, location_id=p.location_id,
+                                                            qty=p.line.qty, state="active", created_at=now))
+                    conn.execute(update(OrderLine).where(OrderLine.id == ln.id)
+                                 .values(qty_reserved=OrderLine.qty_reserved + p.line.qty))
+                else:
+                    conn.execute(insert(Backorder).values(line_id=ln.id, sku_id=p.sku_id, qty=p.line.qty, state="open",
+                                                          created_at=now))
+                    conn.execute(update(OrderLine).where(OrderLine.id == ln.id)
+                                 .values(qty_backordered=OrderLine.qty_backordered + p.line.qty))
+        status = str(order.status) if order.status == "on_hold" else status_from_lines(conn, order_id)
         conn.execute(
             update(Order)
             .where(Order.id == order_id)
-            .values(status=status, exception=None, exception_detail=None, updated_at=batch.now)
+            .values(exception=None, exception_detail=None, updated_at=now)
         )
+        if status != order.status:
+            move(conn, order_id, status, actor=actor, reason="items resolved")
         audit_many(
             conn,
             [{"actor": actor, "entity": "order", "entity_id": order_id, "action": "order.items_resolved",
-              "detail": {"status": status, "reserved": [[p.line_no, p.location_id, p.line.qty] for p in plan if p.location_id]}}],
+              "detail": {"status": status, "reserved": [[p.line_no, p.location_id, p.line.qty] for _, p in todo
+                                                        if p.location_id]}}],
         )
         return status
 

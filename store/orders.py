@@ -28,8 +28,10 @@ __all__ = [
     "hold",
     "release_hold",
     "cancel",
+    "cancel_in",
     "close",
     "get_order",
+    "status_from_lines",
 ]
 
 STATUSES = (
@@ -114,7 +116,7 @@ def hold(store: Store, order_id: int, reason: str, *, actor: str = "operator") -
     store.run(lambda conn: move(conn, order_id, "on_hold", actor=actor, reason=reason))
 
 
-def _status_from_lines(conn: Connection, order_id: int) -> str:
+def status_from_lines(conn: Connection, order_id: int) -> str:
     """Where a held order goes back to, read from its lines."""
     row = conn.execute(
         select(
@@ -147,7 +149,7 @@ def release_hold(store: Store, order_id: int, *, actor: str = "operator") -> str
         order = _load(conn, order_id)
         if order.status != "on_hold":
             raise TransitionError(f"order {order.external_id} is {order.status}, not on hold")
-        dst = _status_from_lines(conn, order_id)
+        dst = status_from_lines(conn, order_id)
         move(conn, order_id, dst, actor=actor, reason="hold released")
         return dst
 
@@ -161,43 +163,44 @@ def cancel(store: Store, order_id: int, reason: str, *, actor: str = "operator")
     """
     if not reason.strip():
         raise TransitionError("a cancellation needs a reason")
+    return store.run(lambda conn: cancel_in(conn, order_id, reason, actor=actor))
 
-    def _do(conn: Connection) -> int:
-        move(conn, order_id, "cancelled", actor=actor, reason=reason)
-        now = utcnow()
-        lines = select(OrderLine.id).where(OrderLine.order_id == order_id)
-        held = conn.execute(
-            select(Reservation.id, Reservation.sku_id, Reservation.location_id, Reservation.qty).where(
-                Reservation.line_id.in_(lines), Reservation.state == "active"
-            ).order_by(Reservation.sku_id, Reservation.location_id)
-        ).all()
-        for _, sku, loc, qty in held:
-            release(conn, sku, loc, qty)
-        if held:
-            conn.execute(
-                update(Reservation)
-                .where(Reservation.id.in_([r.id for r in held]))
-                .values(state="released", closed_at=now)
-            )
-        conn.execute(
-            update(Backorder)
-            .where(Backorder.line_id.in_(lines), Backorder.state == "open")
-            .values(state="cancelled", closed_at=now)
-        )
-        conn.execute(
-            update(OrderLine)
-            .where(OrderLine.order_id == order_id)
-            .values(
-                qty_cancelled=OrderLine.qty - OrderLine.qty_shipped,
-                qty_reserved=0,
-                qty_backordered=0,
-            )
-        )
-        units = sum(r.qty for r in held)
-        audit(conn, actor, "order", order_id, "order.reservations_released", {"units": units})
-        return units
 
-    return store.run(_do)
+def cancel_in(conn: Connection, order_id: int, reason: str, *, actor: str) -> int:
+    """`cancel` inside the caller's transaction (an EDI 860 cancels with its other changes)."""
+    move(conn, order_id, "cancelled", actor=actor, reason=reason)
+    now = utcnow()
+    lines = select(OrderLine.id).where(OrderLine.order_id == order_id)
+    held = conn.execute(
+        select(Reservation.id, Reservation.sku_id, Reservation.location_id, Reservation.qty).where(
+            Reservation.line_id.in_(lines), Reservation.state == "active"
+        ).order_by(Reservation.sku_id, Reservation.location_id)
+    ).all()
+    for _, sku, loc, qty in held:
+        release(conn, sku, loc, qty)
+    if held:
+        conn.execute(
+            update(Reservation)
+            .where(Reservation.id.in_([r.id for r in held]))
+            .values(state="released", closed_at=now)
+        )
+    conn.execute(
+        update(Backorder)
+        .where(Backorder.line_id.in_(lines), Backorder.state == "open")
+        .values(state="cancelled", closed_at=now)
+    )
+    conn.execute(
+        update(OrderLine)
+        .where(OrderLine.order_id == order_id)
+        .values(
+            qty_cancelled=OrderLine.qty - OrderLine.qty_shipped,
+            qty_reserved=0,
+            qty_backordered=0,
+        )
+    )
+    units = sum(r.qty for r in held)
+    audit(conn, actor, "order", order_id, "order.reservations_released", {"units": units})
+    return units
 
 
 def close(store: Store, order_id: int, *, actor: str = "system") -> None:

@@ -78,6 +78,10 @@ class OrderLine(Base):
     item_kind: Mapped[str] = mapped_column(String(16), default="sku")
     item_ids: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     description: Mapped[str | None] = mapped_column(String(300))
+    # The source's own id for the line (EDI PO101, a marketplace line id), echoed in replies
+    # and used to find the line a change (860) names; and the unit it was ordered in.
+    line_ref: Mapped[str | None] = mapped_column(String(64))
+    uom: Mapped[str | None] = mapped_column(String(8))
     qty: Mapped[int] = mapped_column(Integer)
     unit_price_minor: Mapped[int] = mapped_column(BigInteger)
     qty_reserved: Mapped[int] = mapped_column(Integer, default=0)

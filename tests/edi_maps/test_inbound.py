@@ -9,7 +9,8 @@ from edi_maps.inbound import receive_x12
 from store import Store, check
 from store.catalog import NewSku, add_location, add_partner, add_skus
 from store.inventory import receive
-from store.models import Document, Order, OrderLine
+from store.models import Document, Order, OrderLine, OutboxMessage
+from store.setup import PartnerSpec, Setup, apply_setup
 from tests.edi_maps.x12text import interchange, order
 from tests.store.helpers import count, lines_of, order_row
 
@@ -117,3 +118,42 @@ def test_a_duplicate_interchange_is_not_answered_twice(partner: Store) -> None:
     receive_x12(partner, data, source="a")
     receive_x12(partner, data + b"\r\n", source="b")
     assert len(_queued_997s(partner)) == 1
+
+
+def test_a_duplicate_interchange_is_answered_by_a_ta1_rejecting_it(partner: Store) -> None:
+    from edi_maps import read as read_x12
+
+    data = interchange(order("PO-1", 1)).encode()
+    receive_x12(partner, data, source="a")
+    result = receive_x12(partner, data + b"\r\n", source="b")
+    assert result.interchanges[0].ack is not None and "duplicate" in result.interchanges[0].ack.summary
+    with partner.read() as conn:
+        [payload] = conn.execute(select(OutboxMessage.payload).where(OutboxMessage.kind == "edi_ta1")).scalars().all()
+    ic = read_x12(str(payload["data"]).encode("latin-1")).interchanges[0]
+    assert ic.groups == []  # the groups were acknowledged the first time, not again
+    [ta1] = ic.ta1
+    assert ta1.elements[0] == "000000123" and ta1.elements[3:5] == ("R", "025")
+
+
+def _configure(store: Store, **settings: object) -> None:
+    """The partner's oms.toml settings, applied the way `oms init` applies them."""
+    apply_setup(store, Setup(partners=[PartnerSpec(
+        "acme", "ACME Retail", isa_qualifier="ZZ", isa_id="SENDER", gs_id="SENDER", our_isa_qualifier="ZZ",
+        our_isa_id="RECEIVER", our_gs_id="RECEIVER", settings=settings)]))
+
+
+def test_a_partner_that_requires_an_855_gets_one_for_each_new_order(partner: Store) -> None:
+    _configure(partner, require_855=True, documents=["997", "855"])
+    receive_x12(partner, interchange(order("PO-1", 2)).encode(), source="a")
+    receive_x12(partner, interchange(order("PO-1", 2), control="000000124").encode(), source="b")  # resent: no 2nd 855
+    with partner.read() as conn:
+        kinds = conn.execute(select(OutboxMessage.kind).order_by(OutboxMessage.id)).scalars().all()
+    assert [k for k in kinds if k.startswith("edi_")] == ["edi_855", "edi_997", "edi_997"]
+
+
+def test_a_partner_that_takes_no_997_gets_none_unless_it_asks(partner: Store) -> None:
+    _configure(partner, documents=["856", "810"])
+    receive_x12(partner, interchange(order("PO-1", 2)).encode(), source="a")
+    assert _queued_997s(partner) == []
+    receive_x12(partner, interchange(order("PO-2", 2), control="000000124", ack="1").encode(), source="b")
+    assert len(_queued_997s(partner)) == 1  # ISA14 = 1: it asked for an acknowledgment

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["isa", "order", "interchange"]
+__all__ = ["isa", "order", "change", "interchange"]
 
 
 def isa(
@@ -41,11 +41,20 @@ def order(po: str, lines: int, *, st02: str = "0001", e: str = "*", term: str = 
     return "".join(s + term for s in segs)
 
 
+def change(po: str, *pocs: str, purpose: str = "04", st02: str = "0001", e: str = "*", term: str = "~") -> str:
+    """An 860 for `po` with the given POC segments (elements after "POC*"), counts right."""
+    body = [f"BCH{e}{purpose}{e}SA{e}{po}{e}{e}{e}20260115", *(f"POC{e}{p}" for p in pocs)]
+    if pocs:
+        body.append(f"CTT{e}{len(pocs)}")
+    segs = [f"ST{e}860{e}{st02}", *body, f"SE{e}{len(body) + 2}{e}{st02}"]
+    return "".join(s + term for s in segs)
+
+
 def interchange(*sets: str, e: str = "*", comp: str = ">", term: str = "~", gs06: str = "7", control: str = "000000123",
-                **isa_kw: str) -> str:
+                functional_id: str = "PO", **isa_kw: str) -> str:
     """ISA, one GS with the given sets, GE and IEA, all counts right."""
     head = isa(e, comp, term, control=control, **isa_kw)
-    gs = f"GS{e}PO{e}SENDER{e}RECEIVER{e}20260115{e}0930{e}{gs06}{e}X{e}004010{term}"
+    gs = f"GS{e}{functional_id}{e}SENDER{e}RECEIVER{e}20260115{e}0930{e}{gs06}{e}X{e}004010{term}"
     ge = f"GE{e}{len(sets)}{e}{gs06}{term}"
     iea = f"IEA{e}1{e}{control}{term}"
     return head + gs + "".join(sets) + ge + iea

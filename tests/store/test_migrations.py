@@ -5,15 +5,30 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import insert, select, update
 
 from store import Store, check, ingest, open_store, upgrade
 from store.catalog import NewSku, add_channel, add_location, add_skus
 from store.inventory import receive
 from store.migrate import current_revision, head_revision
-from store.models import Base, OrderLine
+from store.models import Base, Channel, Order, OrderLine, Reservation, StockLevel
 from tests.conftest import PG_SCHEMA, drop_pg_schema, need_postgres, reset_pg_schema
 from tests.factories import order
 from tests.store.helpers import count, order_row
+
+
+def _allocated_order_as_0001_wrote_it(store: Store, external_id: str, *, qty: int) -> None:
+    """Rows only in the columns revision 0001 has (today's intake writes newer ones)."""
+    with store.write() as conn:
+        channel = conn.execute(select(Channel.id)).scalar_one()
+        sku, location = conn.execute(select(StockLevel.sku_id, StockLevel.location_id)).one()
+        oid = conn.execute(insert(Order).values(channel_id=channel, external_id=external_id, status="allocated",
+                                                currency="USD", total_minor=qty * 1000).returning(Order.id)).scalar_one()
+        lid = conn.execute(insert(OrderLine).values(order_id=oid, line_no=1, sku_id=sku, item="S1", item_kind="sku",
+                                                    item_ids={}, qty=qty, unit_price_minor=1000, qty_reserved=qty,
+                                                    ).returning(OrderLine.id)).scalar_one()
+        conn.execute(insert(Reservation).values(line_id=lid, sku_id=sku, location_id=location, qty=qty))
+        conn.execute(update(StockLevel).values(reserved=StockLevel.reserved + qty))
 
 
 def test_store_is_at_the_newest_migration(store: Store) -> None:
@@ -39,12 +54,15 @@ def test_upgrading_a_store_with_orders_keeps_them(backend: str, tmp_path: Path) 
     add_location(store, "A", "Alpha")
     add_skus(store, [NewSku("S1", "Thing")])
     receive(store, "S1", "A", 5)
-    ingest(store, [order("old-1", ("S1", 2))])
+    _allocated_order_as_0001_wrote_it(store, "old-1", qty=2)
     upgrade(store)
     assert current_revision(store) == head_revision()
     assert order_row(store, "old-1").status == "allocated"
     ingest(store, [order("new-1", ("S1", 1), ("S1", 0))])  # what 0002 allows
     assert count(store, OrderLine) == 3
+    with store.read() as conn:  # 0004: old lines have no line id or unit, new ones may
+        assert conn.execute(select(OrderLine.line_ref, OrderLine.uom).where(OrderLine.line_no == 1)).all() == [
+            (None, None), (None, None)]
     assert check(store).ok
     store.dispose()
     if backend == "postgresql":
