@@ -5,15 +5,29 @@
     queue_810(store, shipment_id, actor="edi")    invoice for a shipment key edi_810:{shipment}
     queue_846(store, "acme", actor="edi")         stock advice (ATP)     key edi_846:{partner}:{date}
 
-Each call is one write transaction (invariants 1, 5, 6): read the rows, build the set with the
-pure builders, wrap it in the partner's envelope with control numbers taken from the store,
-check it with pyx12 (`validate_outbound`), then record the `Interchange` (out, pending_ack),
-the outbox row and an audit event. A key already in the outbox makes the call a no-op.
+Each call runs in two phases, so that pyx12 (tens of milliseconds) never holds the write lock:
 
-A document that cannot be built or does not validate is not queued: its control numbers are
-given back (a savepoint is rolled back) and the order goes to the `edi_invalid` operator queue
-with the reasons (an 846 has no order: the reasons go to the partner's audit trail). An order
-already waiting in another queue keeps it; the EDI reasons are appended to its detail.
+    1. read   in a read transaction, read the rows and the partner; after it, build the set
+              with the pure builders, wrap it with placeholder control numbers (1 of each
+              kind; ISA13 is nine digits either way, GS06 and ST02 fit any number we take) and
+              check that trial with pyx12 (`validate_outbound`).
+    2. write  one write transaction (invariants 1, 5, 6): a key already in the outbox makes the
+              call a no-op; else take the real control numbers from the store, wrap the same
+              set, read the numbered text back with our own reader and envelope check (cheap),
+              then record the `Interchange` (out, pending_ack), the outbox row and an audit event.
+
+The document says what phase 1 read: a change committed between the phases is as if it had
+come just after the call. A partner whose `trading_partners.config` has a `documents` list
+(from oms.toml; no list means every document) that leaves the set out gets nothing: the call
+builds nothing, writes nothing and answers `not_exchanged`.
+
+A document that cannot be built or does not validate is not queued and takes no control
+numbers (numbers taken in phase 2 are given back with a savepoint if the numbered text fails
+its read-back): the order goes to the `edi_invalid` operator queue with the reasons as
+"<set> not sent: ..." (an 846 has no order: the reasons go to the partner's audit trail). An
+order already waiting in another queue keeps it; the EDI reasons are appended to its detail.
+When that set later queues for the order, its text is taken out of the detail again and the
+`edi_invalid` exception cleared once nothing else is left (audit `order.edi_invalid_cleared`).
 
 855 rules, per line (zero-quantity lines, which the partner cancelled, are left out):
     IR  the item is unknown (no SKU), or every unit was cancelled
@@ -22,8 +36,8 @@ already waiting in another queue keeps it; the EDI reasons are appended to its d
     IA  everything still ordered is reserved or shipped
 BAK02 is AD when every line is IA, RD when every line is IR, RJ when nothing is left to
 acknowledge, else AC. Item ids echo the PO (BP buyer part, VP vendor part, else our SKU code,
-UP UPC, EN/UK GTIN-13/14); PO1 line ids are our line numbers and the unit is EA (the store
-keeps neither PO101 nor the unit yet).
+UP UPC, EN/UK GTIN-13/14). Line ids (PO101/LIN01/IT101) and units echo the partner's PO1; an
+order that did not come with them uses our line numbers and EA.
 """
 
 from __future__ import annotations
@@ -59,10 +73,13 @@ from store.types import utcnow
 
 from .ack855 import AckLine, OrderAck, build_855
 from .asn856 import Carton, Shipment, ShippedItem, ShippedOrder, build_856
-from .errors import EdiError, MappingError, ValidationError
+from .envelope import check as check_envelope
+from .envelope import errors as envelope_errors
+from .errors import EdiError, MappingError, ParseError, ValidationError
 from .invoice810 import Invoice, InvoiceLine, build_810
 from .outbound import ItemIds, OutboundSet, Party, PartnerEnvelope, wrap
 from .pyx12_validate import validate_outbound
+from .reader import read
 from .stock846 import StockItem, StockSnapshot, build_846
 
 __all__ = ["EDI_INVALID", "Queued", "partner_envelope", "queue_810", "queue_846", "queue_855", "queue_856"]
@@ -71,11 +88,14 @@ EDI_INVALID = "edi_invalid"  # orders.exception for a document we refused to sen
 _MAX_REASONS = 8
 _SCAC = re.compile(r"[A-Z0-9]{2,4}")
 _ENVELOPE_TEXT = ("element", "component", "terminator", "newline", "repetition", "isa_version")
+# Where one set's "<set> not sent: ..." text starts in an order's exception_detail.
+_NEXT_SET_TEXT = re.compile(r"; (?=\d{3} not sent: )")
 
 
 @dataclass(frozen=True, slots=True)
 class Queued:
-    """What one call did: `status` is queued, already_queued or invalid."""
+    """What one call did: `status` is queued, already_queued, invalid or not_exchanged (the
+    partner does not take this document; `reasons` says so)."""
 
     status: str
     key: str
@@ -128,16 +148,76 @@ def _partner(conn: Connection, partner_id: int | None = None, code: str | None =
 # ------------------------------------------------------------------------- the one write path
 
 
-def _emit(
-    conn: Connection, *, partner: Any, set_id: str, key: str, build: Callable[[], OutboundSet], actor: str,
-    entity: str, entity_id: int, order_id: int | None, payload: Mapping[str, Any],
-) -> Queued:
-    """Build, number, validate and queue one document in the caller's transaction."""
-    if conn.execute(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)).first():
-        return Queued("already_queued", key)
+def _exchanges(partner: Any, set_id: str) -> bool:
+    """Whether a `trading_partners` row takes `set_id` (its config `documents`; none = every set)."""
+    documents = (partner.config or {}).get("documents")
+    if documents is None:
+        return True
+    if not isinstance(documents, list | tuple) or not all(
+        isinstance(d, str | int) and not isinstance(d, bool) for d in documents
+    ):
+        raise ValidationError(f"partner {partner.code}: config documents must be a list of set ids, got {documents!r}")
+    return set_id in {str(d) for d in documents}
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What phase 1 read: the document to build, for whom, and what to record with it."""
+
+    partner: Any  # the trading_partners row
+    set_id: str
+    key: str
+    build: Callable[[], OutboundSet]
+    entity: str
+    entity_id: int
+    order_id: int | None
+    payload: Mapping[str, Any]
+
+
+def _queue(store: Store, plan_of: Callable[[Connection], _Plan], actor: str) -> Queued:
+    """Phase 1 (read, build, pyx12 on a trial) then phase 2 (number, read back, queue)."""
+    with store.read() as conn:
+        plan = plan_of(conn)
+        queued_before = _queued(conn, plan.key)
+    now = utcnow()
     try:
-        envelope = partner_envelope(partner)
-        body = build()
+        if not _exchanges(plan.partner, plan.set_id):
+            return Queued("not_exchanged", plan.key, reasons=(
+                f"partner {plan.partner.code} does not exchange {plan.set_id} (its documents setting)",))
+        if queued_before:
+            return Queued("already_queued", plan.key)
+        envelope = partner_envelope(plan.partner)
+        body = plan.build()
+        trial = wrap(envelope, [body], _placeholders, now).decode("latin-1")
+        ok, lines = validate_outbound(trial)  # the slow part: outside any transaction
+        if not ok:
+            raise _Invalid(lines)
+    except EdiError as exc:
+        reasons: tuple[str, ...] = (str(exc),)
+    except _Invalid as exc:
+        reasons = exc.reasons
+    else:
+        return store.run(lambda conn: _commit(conn, plan, envelope, body, now, actor))
+    refused = reasons[:_MAX_REASONS]
+    return store.run(lambda conn: _refuse(conn, plan, refused, actor))
+
+
+def _placeholders(kind: str, count: int) -> list[int]:
+    return list(range(1, count + 1))
+
+
+def _queued(conn: Connection, key: str) -> bool:
+    return conn.execute(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)).first() is not None
+
+
+def _commit(
+    conn: Connection, plan: _Plan, envelope: PartnerEnvelope, body: OutboundSet, now: dt.datetime, actor: str
+) -> Queued:
+    """Phase 2: number the checked set from the store and queue it, in the caller's transaction."""
+    if _queued(conn, plan.key):
+        return Queued("already_queued", plan.key)
+    partner = plan.partner
+    try:
         # Control numbers taken here are given back with the savepoint if the document fails.
         with conn.begin_nested():
             isa: list[int] = []
@@ -148,10 +228,10 @@ def _emit(
                 {"isa": isa, "gs": gs}.get(kind, []).extend(got)
                 return got
 
-            data = wrap(envelope, [body], numbers, utcnow()).decode("latin-1")
-            ok, lines = validate_outbound(data)
-            if not ok:
-                raise _Invalid(lines)
+            data = wrap(envelope, [body], numbers, now).decode("latin-1")
+            problems = _read_back(data, body)
+            if problems:
+                raise _Invalid(problems)
             isa13 = f"{isa[0]:09d}"
             new = record_interchange(
                 conn, direction="out", sender=envelope.our_id, receiver=envelope.their_id, control_number=isa13,
@@ -159,33 +239,83 @@ def _emit(
             )
             if new is None:
                 raise ValidationError(f"interchange {isa13} to {envelope.their_id} was sent before; control numbers repeat")
-            enqueue(conn, f"edi_{set_id}", partner.code, key, {"data": data, "interchange": isa13, "set": set_id, **payload},
-                    order_id)
-            audit(conn, actor, entity, entity_id, f"edi.{set_id}_queued",
-                  {"key": key, "partner": partner.code, "interchange": isa13})
-            return Queued("queued", key, isa[0])
+            enqueue(conn, f"edi_{plan.set_id}", partner.code, plan.key,
+                    {"data": data, "interchange": isa13, "set": plan.set_id, **plan.payload}, plan.order_id)
+            audit(conn, actor, plan.entity, plan.entity_id, f"edi.{plan.set_id}_queued",
+                  {"key": plan.key, "partner": partner.code, "interchange": isa13})
+            if plan.order_id is not None:
+                _clear(conn, plan.order_id, plan.set_id, plan.key, actor)
+            return Queued("queued", plan.key, isa[0])
     except EdiError as exc:
         reasons: tuple[str, ...] = (str(exc),)
     except _Invalid as exc:
         reasons = exc.reasons
-    reasons = reasons[:_MAX_REASONS]
-    if order_id is not None:
-        _flag(conn, order_id, set_id, key, reasons, actor)
+    return _refuse(conn, plan, reasons[:_MAX_REASONS], actor)
+
+
+def _read_back(data: str, body: OutboundSet) -> tuple[str, ...]:
+    """Why the numbered text is not the set pyx12 checked in a sound envelope, or ()."""
+    try:
+        tm = read(data.encode("latin-1"))
+    except ParseError as exc:
+        return (f"the numbered document cannot be read back: {exc}",)
+    bad = envelope_errors(check_envelope(tm))
+    if bad:
+        return tuple(f"the numbered document's envelope: {f}" for f in bad)
+    sets = list(tm.sets())
+    if len(tm.interchanges) != 1 or len(sets) != 1 or sets[0].id != body.id or sets[0].segments != list(body.body):
+        return ("the numbered document does not read back as the one pyx12 checked",)
+    return ()
+
+
+def _refuse(conn: Connection, plan: _Plan, reasons: tuple[str, ...], actor: str) -> Queued:
+    """Record why a document was not sent: on its order, else on the partner's audit trail."""
+    if _queued(conn, plan.key):  # queued meanwhile, from rows fixed since phase 1 read them
+        return Queued("already_queued", plan.key)
+    if plan.order_id is not None:
+        _flag(conn, plan.order_id, plan.set_id, plan.key, reasons, actor)
     else:
-        audit(conn, actor, entity, entity_id, f"edi.{set_id}_invalid", {"key": key, "reasons": list(reasons)})
-    return Queued("invalid", key, reasons=reasons)
+        audit(conn, actor, plan.entity, plan.entity_id, f"edi.{plan.set_id}_invalid",
+              {"key": plan.key, "reasons": list(reasons)})
+    return Queued("invalid", plan.key, reasons=reasons)
+
+
+def _without(detail: str, set_id: str) -> str:
+    """An exception detail without the "<set_id> not sent: ..." text in it."""
+    parts = _NEXT_SET_TEXT.split(detail)
+    return "; ".join(p for p in parts if p and not p.startswith(f"{set_id} not sent: "))
 
 
 def _flag(conn: Connection, order_id: int, set_id: str, key: str, reasons: Sequence[str], actor: str) -> None:
-    """Put the order in the edi_invalid queue (or add to the queue it is already in)."""
+    """Put the order in the edi_invalid queue (or add to the queue it is already in). A set
+    refused again replaces its earlier text; other sets' texts stay."""
     text = f"{set_id} not sent: " + "; ".join(reasons)
     row = conn.execute(select(Order.exception, Order.exception_detail).where(Order.id == order_id)).one()
-    if row.exception in (None, EDI_INVALID):
-        values: dict[str, Any] = {"exception": EDI_INVALID, "exception_detail": text[:2000]}
-    else:
-        values = {"exception_detail": f"{row.exception_detail or ''}; {text}".lstrip("; ")[:2000]}
+    kept = _without(row.exception_detail or "", set_id) if row.exception is not None else ""
+    detail = "; ".join(x for x in (kept, text) if x)[:2000]
+    values: dict[str, Any] = {"exception_detail": detail}
+    if row.exception is None:
+        values["exception"] = EDI_INVALID
     conn.execute(update(Order).where(Order.id == order_id).values(updated_at=utcnow(), **values))
     audit(conn, actor, "order", order_id, "order.edi_invalid", {"set": set_id, "key": key, "reasons": list(reasons)})
+
+
+def _clear(conn: Connection, order_id: int, set_id: str, key: str, actor: str) -> None:
+    """The set was queued: take its "not sent" text off the order, and the order out of the
+    edi_invalid queue when no other set's text is left."""
+    row = conn.execute(select(Order.exception, Order.exception_detail).where(Order.id == order_id)).one()
+    detail = row.exception_detail or ""
+    if row.exception is None or f"{set_id} not sent: " not in detail:
+        return
+    kept = _without(detail, set_id)
+    if kept == detail:
+        return
+    values: dict[str, Any] = {"exception_detail": kept or None}
+    if row.exception == EDI_INVALID and not kept:
+        values["exception"] = None
+    conn.execute(update(Order).where(Order.id == order_id).values(updated_at=utcnow(), **values))
+    audit(conn, actor, "order", order_id, "order.edi_invalid_cleared",
+          {"set": set_id, "key": key, "exception": values.get("exception", row.exception)})
 
 
 # ----------------------------------------------------------------------------- shared reads
@@ -243,7 +373,7 @@ def _carrier(carrier: str | None, service: str | None) -> tuple[str, str]:
 def queue_855(store: Store, order_id: int, *, actor: str = "edi") -> Queued:
     """Acknowledge a partner's order (once per order version)."""
 
-    def _do(conn: Connection) -> Queued:
+    def plan(conn: Connection) -> _Plan:
         order = _order(conn, order_id)
         key = f"edi_855:{order.id}:{order.version}"
         lines = conn.execute(
@@ -258,12 +388,10 @@ def queue_855(store: Store, order_id: int, *, actor: str = "edi") -> Queued:
             order.external_id, _date(order.placed_at, order.received_at), ack_type, acks, currency=order.currency,
             seller_order=str(order.id), ack_date=now.date(),
         )
-        partner = _partner(conn, order.partner_id)
-        return _emit(conn, partner=partner, set_id="855", key=key, build=lambda: build_855(ack), actor=actor,
-                     entity="order", entity_id=order.id, order_id=order.id,
-                     payload={"order_id": order.id, "ack_type": ack_type})
+        return _Plan(_partner(conn, order.partner_id), "855", key, lambda: build_855(ack), "order", order.id,
+                     order.id, {"order_id": order.id, "ack_type": ack_type})
 
-    return store.run(_do)
+    return _queue(store, plan, actor)
 
 
 def _ack_line(line: Any) -> AckLine:
@@ -277,8 +405,8 @@ def _ack_line(line: Any) -> AckLine:
         status = "IB"
     else:
         status = "IA"
-    return AckLine(str(line.line_no), line.qty, "EA", _item_ids(line.item_ids or {}, line.sku_code), status,
-                   unit_price_minor=line.unit_price_minor, qty=qty)
+    return AckLine(line.line_ref or str(line.line_no), line.qty, line.uom or "EA",
+                   _item_ids(line.item_ids or {}, line.sku_code), status, unit_price_minor=line.unit_price_minor, qty=qty)
 
 
 # ------------------------------------------------------------------------------- 856 and 810
@@ -290,6 +418,8 @@ class _Shipped:
 
     carton_id: int | None
     line_no: int
+    line_ref: str  # the partner's PO101, else our line number
+    uom: str
     item_ids: ItemIds
     qty: int
     unit_price_minor: int
@@ -305,7 +435,8 @@ def _shipment(conn: Connection, shipment_id: int) -> tuple[Any, Any, Any, list[_
         raise MappingError(f"shipment {shipment_id} is {ship.status}; only shipped goods are announced or invoiced")
     location = conn.execute(select(Location).where(Location.id == ship.location_id)).one()
     rows = _shipped_rows(conn, shipment_id)
-    shipped = [_Shipped(c, n, _item_ids(ids or {}, code), int(q), p) for c, n, ids, p, code, q in rows]
+    shipped = [_Shipped(c, n, ref or str(n), uom or "EA", _item_ids(ids or {}, code), int(q), p)
+               for c, n, ref, uom, ids, p, code, q in rows]
     return ship, order, location, shipped
 
 
@@ -319,7 +450,8 @@ def _shipped_rows(conn: Connection, shipment_id: int) -> Sequence[Any]:
         .subquery()
     )
     return conn.execute(
-        select(sums.c.carton_id, OrderLine.line_no, OrderLine.item_ids, OrderLine.unit_price_minor, Sku.code, sums.c.qty)
+        select(sums.c.carton_id, OrderLine.line_no, OrderLine.line_ref, OrderLine.uom, OrderLine.item_ids,
+               OrderLine.unit_price_minor, Sku.code, sums.c.qty)
         .join(OrderLine, OrderLine.id == sums.c.line_id)
         .outerjoin(Sku, Sku.id == OrderLine.sku_id)
         .order_by(sums.c.carton_id, OrderLine.line_no)
@@ -329,7 +461,7 @@ def _shipped_rows(conn: Connection, shipment_id: int) -> Sequence[Any]:
 def queue_856(store: Store, shipment_id: int, *, actor: str = "edi") -> Queued:
     """Announce a shipment: SOPI with each carton's SSCC when it was packed in cartons, else SOI."""
 
-    def _do(conn: Connection) -> Queued:
+    def plan(conn: Connection) -> _Plan:
         ship, order, location, shipped = _shipment(conn, shipment_id)
         cartons = conn.execute(
             select(CartonRow.id, CartonRow.sscc, CartonRow.weight_grams)
@@ -339,7 +471,7 @@ def queue_856(store: Store, shipment_id: int, *, actor: str = "edi") -> Queued:
         scac, routing = _carrier(ship.carrier, ship.service)
 
         def item(s: _Shipped) -> ShippedItem:
-            return ShippedItem(s.item_ids, s.qty, "EA", str(s.line_no))
+            return ShippedItem(s.item_ids, s.qty, s.uom, s.line_ref)
 
         def build() -> OutboundSet:
             boxed = {s.carton_id is not None for s in shipped}
@@ -363,38 +495,35 @@ def queue_856(store: Store, shipment_id: int, *, actor: str = "edi") -> Queued:
             )
             return build_856(notice)
 
-        partner = _partner(conn, order.partner_id)
-        return _emit(conn, partner=partner, set_id="856", key=f"edi_856:{shipment_id}", build=build, actor=actor,
-                     entity="shipment", entity_id=shipment_id, order_id=order.id,
-                     payload={"order_id": order.id, "shipment_id": shipment_id})
+        return _Plan(_partner(conn, order.partner_id), "856", f"edi_856:{shipment_id}", build, "shipment", shipment_id,
+                     order.id, {"order_id": order.id, "shipment_id": shipment_id})
 
-    return store.run(_do)
+    return _queue(store, plan, actor)
 
 
 def queue_810(store: Store, shipment_id: int, *, actor: str = "edi") -> Queued:
     """Invoice what one shipment shipped, at the order's prices (invoice number INV-{shipment})."""
 
-    def _do(conn: Connection) -> Queued:
+    def plan(conn: Connection) -> _Plan:
         ship, order, _location, shipped = _shipment(conn, shipment_id)
         by_line: dict[int, _Shipped] = {}
         for s in shipped:  # cartons do not matter on an invoice
             prior = by_line.get(s.line_no)
-            by_line[s.line_no] = s if prior is None else _Shipped(None, s.line_no, s.item_ids, prior.qty + s.qty,
-                                                                  s.unit_price_minor)
+            by_line[s.line_no] = s if prior is None else _Shipped(None, s.line_no, s.line_ref, s.uom, s.item_ids,
+                                                                  prior.qty + s.qty, s.unit_price_minor)
         scac, routing = _carrier(ship.carrier, ship.service)
         ship_to = _ship_to(order)
         invoice = Invoice(
             f"INV-{shipment_id}", utcnow().date(), order.external_id, order.currency,
-            tuple(InvoiceLine(str(s.line_no), s.qty, "EA", s.unit_price_minor, s.item_ids) for s in by_line.values()),
+            tuple(InvoiceLine(s.line_ref, s.qty, s.uom, s.unit_price_minor, s.item_ids) for s in by_line.values()),
             po_date=_date(order.placed_at, order.received_at), ship_date=(ship.shipped_at or ship.created_at).date(),
             parties=(ship_to,) if ship_to.name else (), scac=scac, routing=routing,
         )
-        partner = _partner(conn, order.partner_id)
-        return _emit(conn, partner=partner, set_id="810", key=f"edi_810:{shipment_id}", build=lambda: build_810(invoice),
-                     actor=actor, entity="shipment", entity_id=shipment_id, order_id=order.id,
-                     payload={"order_id": order.id, "shipment_id": shipment_id, "invoice": invoice.invoice_number})
+        return _Plan(_partner(conn, order.partner_id), "810", f"edi_810:{shipment_id}", lambda: build_810(invoice),
+                     "shipment", shipment_id, order.id,
+                     {"order_id": order.id, "shipment_id": shipment_id, "invoice": invoice.invoice_number})
 
-    return store.run(_do)
+    return _queue(store, plan, actor)
 
 
 # ------------------------------------------------------------------------------------- 846
@@ -406,7 +535,7 @@ def queue_846(store: Store, partner_code: str, *, actor: str = "edi", skus: Sequ
     the partner knows it (BP, and VP from its vendor_part alias) plus UPC/GTIN, VP our SKU code
     when it has no vendor part of its own."""
 
-    def _do(conn: Connection) -> Queued:
+    def plan(conn: Connection) -> _Plan:
         partner = _partner(conn, code=partner_code)
         today = utcnow()
         key = f"edi_846:{partner.code}:{today.date().isoformat()}"
@@ -440,8 +569,7 @@ def queue_846(store: Store, partner_code: str, *, actor: str = "edi", skus: Sequ
             tuple(StockItem(_item_ids(names.get(sku, {}), code), int(qty)) for sku, code, qty in rows),
             time=today.time(),
         )
-        return _emit(conn, partner=partner, set_id="846", key=key, build=lambda: build_846(snapshot), actor=actor,
-                     entity="partner", entity_id=partner.id, order_id=None,
-                     payload={"partner": partner.code, "items": len(rows)})
+        return _Plan(partner, "846", key, lambda: build_846(snapshot), "partner", partner.id, None,
+                     {"partner": partner.code, "items": len(rows)})
 
-    return store.run(_do)
+    return _queue(store, plan, actor)

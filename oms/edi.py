@@ -149,7 +149,7 @@ def _show(seg: Segment, depth: int) -> None:
 @click.option("--partner", default=None, help="Trading partner code (default: found from the ISA sender).")
 @click.pass_context
 def ingest_cmd(ctx: click.Context, path: Path, partner: str | None) -> None:
-    """Take an X12 file in as the gateway would: store it, check it, ingest its 850s."""
+    """Take an X12 file in as the gateway would: store it, check it, ingest its 850s and 860s."""
     from edi_maps.inbound import receive_x12
     from oms.cli import _open
 

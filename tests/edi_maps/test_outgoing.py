@@ -1,5 +1,6 @@
 """855/856/810/846 queued from the store: what the partner's mailbox receives, numbered from
-the store, once; and what an operator sees when a document would have been invalid."""
+the store, once; what an operator sees when a document would have been invalid, and sees no
+more once it went; and nothing at all for a document the partner does not exchange."""
 
 from __future__ import annotations
 
@@ -15,9 +16,20 @@ from edi_maps.outgoing import EDI_INVALID, queue_810, queue_846, queue_855, queu
 from edi_maps.pyx12_validate import validate_outbound
 from store import Address, CanonicalLine, CanonicalOrder, Store, ingest
 from store.catalog import NewSku, add_alias, add_location, add_partner, add_skus
+from store.control import take_control_numbers
 from store.fulfilment import ship_reserved
 from store.inventory import available_to_promise, receive
-from store.models import AuditEvent, Carton, Interchange, Order, OutboxMessage, ShipmentLine, TradingPartner
+from store.models import (
+    AuditEvent,
+    Carton,
+    ControlNumber,
+    Interchange,
+    Order,
+    OrderLine,
+    OutboxMessage,
+    ShipmentLine,
+    TradingPartner,
+)
 from store.sscc import make_sscc
 from tests.store.helpers import count
 
@@ -112,6 +124,34 @@ def test_855_says_backordered_and_rejected_lines(acme: Store) -> None:
     assert acks == [["IA", "IB"], ["IB", "IR"]]
 
 
+# ------------------------------------------------------------------------- the partner's lines
+
+
+def test_the_partners_line_ids_and_units_come_back_on_855_856_and_810(acme: Store) -> None:
+    canonical = CanonicalOrder(
+        channel="acme", external_id="PO-1501", currency="USD", placed_at=PLACED, ship_to=SHIP_TO,
+        lines=(
+            CanonicalLine("SKU1", 2, PRICE, item_kind="vendor_part", line_ref="0010", uom="CA"),
+            CanonicalLine("SKU2", 3, PRICE, item_kind="vendor_part"),  # no PO101, no unit: ours and EA
+        ),
+    )
+    [outcome] = ingest(acme, [canonical]).outcomes
+    oid = outcome.order_id
+    assert oid is not None
+    assert queue_855(acme, oid).queued
+    [sid] = ship_reserved(acme, oid, carrier="UPS", tracking="1Z1")
+    assert queue_856(acme, sid).queued and queue_810(acme, sid).queued
+
+    _, ack = _set(_outbox(acme, "edi_855")[0])
+    assert [s.elements[:3] for s in ack.all("PO1")] == [("0010", "2", "CA"), ("2", "3", "EA")]
+    assert [s.elements[:3] for s in ack.all("ACK")] == [("IA", "2", "CA"), ("IA", "3", "EA")]
+    _, asn = _set(_outbox(acme, "edi_856")[0])
+    assert [s.get(1) for s in asn.all("LIN")] == ["0010", "2"]
+    assert [s.elements[:3] for s in asn.all("SN1")] == [("0010", "2", "CA"), ("2", "3", "EA")]
+    _, invoice = _set(_outbox(acme, "edi_810")[0])
+    assert [s.elements[:3] for s in invoice.all("IT1")] == [("0010", "2", "CA"), ("2", "3", "EA")]
+
+
 # ------------------------------------------------------------------------------- 856 and 810
 
 
@@ -188,8 +228,8 @@ def test_an_invalid_855_becomes_an_operator_exception_not_a_file(
 
 def test_a_document_pyx12_refuses_gives_its_control_numbers_back(acme: Store) -> None:
     oid = _order(acme, "PO-4001", ("SKU1", 1))
-    # A GS08 the builder accepts but no map of ours covers: pyx12 refuses the finished document,
-    # after its control numbers were taken.
+    # A GS08 the builder accepts but no map of ours covers: pyx12 refuses the document (its
+    # trial with placeholder numbers), so no control number is taken for it.
     with acme.write() as conn:
         conn.execute(update(TradingPartner).values(x12_version="004010XQ"))
     assert queue_855(acme, oid).status == "invalid"
@@ -199,6 +239,115 @@ def test_a_document_pyx12_refuses_gives_its_control_numbers_back(acme: Store) ->
     again = queue_855(acme, oid)  # an operator fixed the partner's version and tries again
     assert (again.status, again.control_number) == ("queued", 1)
     assert _set(_outbox(acme, "edi_855")[0])[0] == "000000001"
+    with acme.read() as conn:
+        assert conn.execute(select(ControlNumber.kind, ControlNumber.next_value)
+                            .order_by(ControlNumber.kind)).all() == [("gs", 2), ("isa", 2), ("st", 2)]
+
+
+def test_an_interchange_number_sent_before_is_not_sent_again_and_is_given_back(acme: Store) -> None:
+    oid = _order(acme, "PO-4004", ("SKU1", 1))
+    with acme.write() as conn:  # an ISA13 1 to this partner already went out (say, from a restored backup)
+        pid = conn.execute(select(TradingPartner.id)).scalar_one()
+        conn.execute(insert(Interchange).values(direction="out", sender="WESELL", receiver="ACMERETAIL",
+                                                control_number="000000001", partner_id=pid))
+    result = queue_855(acme, oid)
+    assert result.status == "invalid" and "sent before" in result.reasons[0]
+    assert "855 not sent: interchange 000000001" in (_order_row(acme, oid).exception_detail or "")
+    assert _outbox(acme, "edi_855") == []
+    with acme.write() as conn:  # the numbers taken for it were given back with the savepoint
+        assert [take_control_numbers(conn, pid, kind) for kind in ("isa", "gs", "st")] == [[1], [1], [1]]
+
+
+def _fix_item_ids(store: Store, order_id: int, ids: Mapping[str, str]) -> None:
+    with store.write() as conn:  # what an operator's correction of the partner's item ids leaves behind
+        conn.execute(update(OrderLine).where(OrderLine.order_id == order_id).values(item_ids=dict(ids)))
+
+
+def test_an_855_that_goes_after_all_takes_the_order_out_of_the_edi_invalid_queue(acme: Store) -> None:
+    oid = _order(acme, "PO-4101", ("SKU1", 1), ids={"buyer_part": "B*1"})
+    assert queue_855(acme, oid).status == "invalid"
+    assert _order_row(acme, oid).exception == EDI_INVALID
+    _fix_item_ids(acme, oid, {"buyer_part": "B-1"})
+    result = queue_855(acme, oid, actor="test")
+    assert (result.status, result.control_number) == ("queued", 1)
+    order = _order_row(acme, oid)
+    assert (order.exception, order.exception_detail) == (None, None)
+    with acme.read() as conn:
+        cleared = conn.execute(select(AuditEvent.actor, AuditEvent.entity_id).where(
+            AuditEvent.action == "order.edi_invalid_cleared")).all()
+    assert [tuple(r) for r in cleared] == [("test", oid)]
+    _, ts = _set(_outbox(acme, "edi_855")[0])
+    po1 = ts.first("PO1")
+    assert po1 is not None and po1.elements[5:7] == ("BP", "B-1")
+
+
+def test_the_order_stays_in_the_edi_invalid_queue_while_another_set_is_still_unsent(acme: Store) -> None:
+    oid = _order(acme, "PO-4102", ("SKU1", 2), ids={"buyer_part": "B*1"})
+    assert queue_855(acme, oid).status == "invalid"
+    [sid] = ship_reserved(acme, oid, carrier="UPS", tracking="1Z1")
+    assert queue_856(acme, sid).status == "invalid"
+    assert queue_855(acme, oid).status == "invalid"  # tried again: its text is replaced, not repeated
+    detail = _order_row(acme, oid).exception_detail or ""
+    assert detail.count("855 not sent: ") == detail.count("856 not sent: ") == 1
+    _fix_item_ids(acme, oid, {"buyer_part": "B-1"})
+    assert queue_855(acme, oid).queued
+    order = _order_row(acme, oid)
+    assert order.exception == EDI_INVALID and order.exception_detail.startswith("856 not sent: ")
+    assert "855" not in order.exception_detail and "'*'" in order.exception_detail
+    assert queue_856(acme, sid).queued
+    assert _order_row(acme, oid).exception is None
+    assert count(acme, AuditEvent, AuditEvent.action == "order.edi_invalid_cleared") == 2
+
+
+def test_an_order_in_another_queue_keeps_it_when_its_855_goes(acme: Store) -> None:
+    oid = _order(acme, "PO-4103", ("SKU1", 1), ("NOPE", 1), ids={"buyer_part": "B*1"})
+    before = _order_row(acme, oid)
+    assert before.exception not in (None, EDI_INVALID)
+    assert queue_855(acme, oid).status == "invalid"
+    flagged = _order_row(acme, oid)
+    assert flagged.exception == before.exception and "855 not sent: " in (flagged.exception_detail or "")
+    _fix_item_ids(acme, oid, {"buyer_part": "B-1"})
+    assert queue_855(acme, oid).queued
+    after = _order_row(acme, oid)
+    assert (after.exception, after.exception_detail) == (before.exception, before.exception_detail)
+
+
+# ------------------------------------------------------------------ what the partner exchanges
+
+
+def test_a_document_the_partner_does_not_exchange_is_neither_built_nor_queued(acme: Store) -> None:
+    oid = _order(acme, "PO-4201", ("SKU1", 1), ids={"buyer_part": "B*1"})  # would be invalid if built
+    with acme.write() as conn:
+        conn.execute(update(TradingPartner).values(config={"documents": ["997", "856", "810"]}))
+    result = queue_855(acme, oid)
+    assert result.status == "not_exchanged" and not result.queued
+    assert result.key.startswith(f"edi_855:{oid}:") and "does not exchange 855" in result.reasons[0]
+    assert queue_846(acme, "acme").status == "not_exchanged"
+    order = _order_row(acme, oid)
+    assert (order.exception, order.exception_detail) == (None, None)
+    assert count(acme, OutboxMessage, OutboxMessage.kind.like("edi_%")) == 0
+    assert count(acme, Interchange) == count(acme, ControlNumber) == 0
+    assert count(acme, AuditEvent, AuditEvent.action.like("%edi%")) == 0
+    _fix_item_ids(acme, oid, {"buyer_part": "B-1"})
+    [sid] = ship_reserved(acme, oid, carrier="UPS", tracking="1Z1")
+    assert queue_856(acme, sid).control_number == 1  # the sets it does exchange go as before
+    assert queue_810(acme, sid).control_number == 2
+
+
+def test_a_partner_without_a_documents_setting_exchanges_every_document(acme: Store) -> None:
+    oid = _order(acme, "PO-4202", ("SKU1", 1))
+    with acme.write() as conn:
+        conn.execute(update(TradingPartner).values(config={"ack_requested": False}))
+    assert queue_855(acme, oid).queued and queue_846(acme, "acme").queued
+
+
+def test_a_documents_setting_that_is_not_a_list_is_reported_not_guessed(acme: Store) -> None:
+    oid = _order(acme, "PO-4203", ("SKU1", 1))
+    with acme.write() as conn:
+        conn.execute(update(TradingPartner).values(config={"documents": "855,856"}))
+    result = queue_855(acme, oid)
+    assert result.status == "invalid" and "config documents must be a list" in result.reasons[0]
+    assert "partner acme" in (_order_row(acme, oid).exception_detail or "")
 
 
 def test_a_bad_partner_setting_is_reported_not_sent(acme: Store) -> None:
