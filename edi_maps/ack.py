@@ -185,6 +185,7 @@ def acknowledge(
     delimiters: Delimiters | None = None,
     now: dt.datetime,
     duplicate: bool = False,
+    answer_groups: bool = True,
 ) -> Acknowledgment:
     """The 997s (and TA1) answering `ic`, the interchange at `interchange_index` of its file.
 
@@ -192,13 +193,15 @@ def acknowledge(
     `interchange_index` are used. `validation` is pyx12's report for this interchange, or None.
     `duplicate`: the interchange was received before; the answer is a TA1 alone, R with
     note 025 (duplicate interchange control number), and its groups are not acknowledged again.
+    `answer_groups=False`: a TA1 alone (for an interchange of acknowledgments, which are not
+    acknowledged, whose envelope is at fault); its code is E, the groups were still read.
     """
     findings = [f for f in envelope_findings if f.interchange == interchange_index]
     notes: list[str] = []
     reports = _match_groups(ic, validation, notes)
     answerable: list[int] = []
     for gi, g in enumerate(ic.groups):
-        if duplicate:
+        if duplicate or not answer_groups:
             continue
         if g.functional_id.strip() and g.control_number.strip():
             answerable.append(gi)
@@ -224,18 +227,18 @@ def acknowledge(
         notes.append("a group holds functional acknowledgments; 997s are not normally acknowledged")
 
     ta1_errors = [f for f in findings if f.ack is Ack.TA1 and f.is_error]
-    faulty = bool(ta1_errors) or (len(answerable) < len(ic.groups) and not duplicate)
+    faulty = bool(ta1_errors) or (len(answerable) < len(ic.groups) and not duplicate and answer_groups)
     want_ta1 = needs_ta1(ic, findings, interchange_index) or faulty or not acks
     ta1_code = ta1_note = None
     if duplicate:
         ta1_code, ta1_note = "R", "025"
         notes.append(f"interchange {ic.control_number} was received before: TA1 R 025, its groups not answered again")
     elif want_ta1:
-        ta1_code = "A" if not faulty else ("E" if acks else "R")
+        ta1_code = "A" if not faulty else ("E" if acks or (ic.groups and not answer_groups) else "R")
         ta1_note = ta1_note_code(findings, interchange_index)
         if ta1_note == "000" and faulty:
             ta1_note = "024"  # invalid interchange content: a group nobody can name
-    if not ic.groups and not duplicate:
+    if not ic.groups and not duplicate and answer_groups:
         notes.append("the interchange holds no functional group: answered with a TA1 alone")
 
     isa13 = _take(numbers, "isa", 1)[0]

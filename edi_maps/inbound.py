@@ -32,7 +32,7 @@ from store.types import utcnow
 from . import envelope
 from .ack import Acknowledgment, acknowledge, read_997
 from .errors import MappingError, ParseError
-from .findings import Finding
+from .findings import Ack, Finding
 from .outgoing import queue_855
 from .po850 import MappedOrder, order_from_850
 from .po860 import MappedChange, change_from_860
@@ -85,12 +85,15 @@ def _slices(payload: bytes, tm: Transmission) -> list[str]:
 
 
 def _set_rejected(findings: list[Finding], ic: int, gi: int, si: int, report: ValidationReport | None) -> str | None:
-    """Why a set is not taken in, or None if it may be."""
+    """Why a set is not taken in, or None if it may be. The 997 says the same: a set with AK5
+    errors or in a group with AK9 errors is rejected; faults of the interchange alone (ISA/IEA)
+    are answered TA1 E, accepted with errors, and its sound groups are taken in."""
     codes = envelope.ak5_codes(findings, ic, gi, si)
     if codes:
         return f"envelope errors (AK5 codes {', '.join(codes)})"
-    if any(f.ack.value in ("TA1", "AK9") for f in envelope.errors(findings) if f.interchange == ic and f.group in (None, gi)):
-        return "the interchange or group envelope is unsound"
+    group = [f for f in envelope.errors(findings) if f.ack is Ack.AK9 and f.interchange == ic and f.group == gi]
+    if group:
+        return f"the group envelope is unsound (AK9 {group[0].code}: {group[0].message})"
     if report is not None and gi < len(report.groups):
         group = report.groups[gi]
         if si < len(group.sets) and group.sets[si].ack_code == "R":
@@ -234,17 +237,23 @@ def _interchange(
         out.notes += [f"PO {c.change.external_id}: {n}" for n in c.notes]
         if done.status == "conflict":
             out.notes.append(f"PO {c.change.external_id}: 860 {st02} waits for an operator: {done.reason}")
+    for f in envelope.errors(findings):
+        if f.ack is Ack.TA1 and f.interchange == i:
+            out.notes.append(f"interchange {isa13}: {f.message} (answered TA1 E; its sound groups were taken in)")
     # Never acknowledge acknowledgments; a partner that takes no 997s gets one only if it asked.
+    # A faulty envelope is still answered by a TA1 alone.
     answer_997 = not all(g.functional_id == "FA" for g in ic.groups) and partner.sends("997")
+    ta1_only = not answer_997 and envelope.needs_ta1(ic, findings, i)
     with store.write() as conn:
         new = record_interchange(conn, direction="in", sender=sender, receiver=receiver, control_number=isa13,
                                  document_id=document_id, partner_id=partner.id)
-        if new is not None and (answer_997 or ic.ack_requested):
+        if new is not None and (answer_997 or ta1_only):
             ack = acknowledge(
-                ic, findings, out.validation, interchange_index=i, now=utcnow(),
+                ic, findings, out.validation, interchange_index=i, now=utcnow(), answer_groups=answer_997,
                 numbers=lambda kind, n: take_control_numbers(conn, partner.id, kind, n),
             )
-            enqueue(conn, "edi_997", partner.code, f"edi_997:{document_id}:{i}",
+            kind = "edi_997" if answer_997 else "edi_ta1"
+            enqueue(conn, kind, partner.code, f"{kind}:{document_id}:{i}",
                     {"data": ack.data.decode("latin-1"), "answers": isa13, "summary": ack.summary})
             out.ack = ack
     return out

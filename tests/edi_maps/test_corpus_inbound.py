@@ -43,17 +43,6 @@ BROKEN = [
     if _index()[n]["envelope"] != "OK"
     and any((n, element) not in INDEX_ERRATA for element, _ in _clauses(_index()[n]["envelope"]))
 ]
-# Told accepted, refused all the same (see test_a_set_refused_for_its_envelope_is_answered_rejected).
-TOLD_ACCEPTED_BUT_REFUSED = (
-    "edi_maps.inbound bug: a set in an interchange with TA1-level errors (here ISA06 padded with "
-    "UTF-8 no-break spaces, and IEA02 != ISA13) is refused as 'the interchange or group envelope is "
-    "unsound', yet the queued acknowledgment says TA1 E (accepted with errors), AK9 A and AK5 A: the "
-    "partner is told the PO was accepted and no order exists"
-)
-_XFAIL = {
-    "850_edi-net_78.edi": TOLD_ACCEPTED_BUT_REFUSED,
-    "850_edi-net_80.edi": TOLD_ACCEPTED_BUT_REFUSED,
-}
 
 
 @dataclass
@@ -120,8 +109,8 @@ def _answers(w: Walked) -> dict[int, _Answer]:
         with store.read() as conn:
             rows = conn.execute(
                 select(OutboxMessage.idempotency_key, OutboxMessage.payload)
-                .where(OutboxMessage.kind == "edi_997",
-                       OutboxMessage.idempotency_key.like(f"edi_997:{w.result.document_id}:%"))
+                .where(OutboxMessage.kind.in_(("edi_997", "edi_ta1")),
+                       OutboxMessage.idempotency_key.like(f"edi_%:{w.result.document_id}:%"))
             ).all()
     finally:
         store.dispose()
@@ -184,7 +173,7 @@ def test_a_broken_envelope_is_refused_or_answered_with_errors(walk: Callable[[st
 
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=_XFAIL[n])) if n in _XFAIL else n for n in FILES],
+    FILES,
 )
 def test_a_set_refused_for_its_envelope_is_answered_rejected(walk: Callable[[str], Walked], name: str) -> None:
     """The partner and the store agree: a set the store refused because its envelope has errors

@@ -156,4 +156,38 @@ def test_a_partner_that_takes_no_997_gets_none_unless_it_asks(partner: Store) ->
     receive_x12(partner, interchange(order("PO-1", 2)).encode(), source="a")
     assert _queued_997s(partner) == []
     receive_x12(partner, interchange(order("PO-2", 2), control="000000124", ack="1").encode(), source="b")
-    assert len(_queued_997s(partner)) == 1  # ISA14 = 1: it asked for an acknowledgment
+    assert _queued_997s(partner) == []
+    with partner.read() as conn:  # ISA14 = 1 asks for a TA1: it gets one, alone
+        [payload] = conn.execute(select(OutboxMessage.payload).where(OutboxMessage.kind == "edi_ta1")).scalars().all()
+    from edi_maps import read as read_x12
+
+    [ic] = read_x12(str(payload["data"]).encode("latin-1")).interchanges
+    assert ic.groups == [] and [t.elements[3:5] for t in ic.ta1] == [("A", "000")]
+
+
+def test_a_fault_of_the_interchange_alone_is_answered_ta1_e_and_its_orders_taken_in(partner: Store) -> None:
+    from edi_maps import read as read_x12
+
+    data = interchange(order("PO-1", 2)).replace("IEA*1*000000123", "IEA*1*000000999").encode()
+    result = receive_x12(partner, data, source="a")
+    [ic] = result.interchanges
+    assert [s.status for s in ic.sets] == ["ingested"]
+    assert order_row(partner, "PO-1").status == "allocated"
+    assert any("IEA02" in n and "TA1 E" in n for n in ic.notes), ic.notes
+    [sent] = _queued_997s(partner)
+    [answer] = read_x12(sent.encode("latin-1")).interchanges
+    assert [t.get(4) for t in answer.ta1] == ["E"]
+    [ack] = list(answer.sets())
+    assert [s.get(1) for s in ack.all("AK5")] == ["A"] and ack.first("AK9").get(1) == "A"  # type: ignore[union-attr]
+
+
+def test_acknowledgments_with_a_faulty_envelope_get_a_ta1_alone(partner: Store) -> None:
+    from edi_maps import read as read_x12
+
+    fa = interchange("ST*997*0001~AK1*PR*1~AK9*A*1*1*1~SE*4*0001~", functional_id="FA")
+    receive_x12(partner, fa.replace("IEA*1*000000123", "IEA*1*000000999").encode(), source="a")
+    assert _queued_997s(partner) == []
+    with partner.read() as conn:
+        [payload] = conn.execute(select(OutboxMessage.payload).where(OutboxMessage.kind == "edi_ta1")).scalars().all()
+    [answer] = read_x12(str(payload["data"]).encode("latin-1")).interchanges
+    assert answer.groups == [] and [t.get(4) for t in answer.ta1] == ["E"]
