@@ -91,9 +91,9 @@ def _set_rejected(findings: list[Finding], ic: int, gi: int, si: int, report: Va
     codes = envelope.ak5_codes(findings, ic, gi, si)
     if codes:
         return f"envelope errors (AK5 codes {', '.join(codes)})"
-    group = [f for f in envelope.errors(findings) if f.ack is Ack.AK9 and f.interchange == ic and f.group == gi]
-    if group:
-        return f"the group envelope is unsound (AK9 {group[0].code}: {group[0].message})"
+    faults = [f for f in envelope.errors(findings) if f.ack is Ack.AK9 and f.interchange == ic and f.group == gi]
+    if faults:
+        return f"the group envelope is unsound (AK9 {faults[0].code}: {faults[0].message})"
     if report is not None and gi < len(report.groups):
         group = report.groups[gi]
         if si < len(group.sets) and group.sets[si].ack_code == "R":
