@@ -1,0 +1,111 @@
+"""The outbox, worked by the gateway's dispatcher (invariant 5).
+
+    for msg in claim(store, kinds=("edi_997", "edi_856"), limit=20, holder="host:pid"):
+        try: send(msg); sent(store, msg.id)
+        except Exception as exc: failed(store, msg.id, str(exc))
+
+`claim` moves due rows (pending, or failed and due for a retry, or `sending` rows whose claim
+expired because their dispatcher died) to `sending`, with `FOR UPDATE SKIP LOCKED` on
+PostgreSQL so two dispatchers never take the same row. A claim lasts `claim_seconds`: a
+dispatcher killed mid-send leaves the row to be claimed again later, so a crash sends late,
+never never. Sending must therefore be idempotent at the receiver (an SFTP upload of the same
+file name, an API call with the idempotency key).
+
+A failure is retried with exponential backoff (30 s, 1 min, 2 min, ... capped at 1 h); after
+`max_attempts` the row is `dead` and waits for an operator, with its last error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select, update
+
+from .db import Store
+from .models import OutboxMessage
+from .types import utcnow
+
+__all__ = ["Claimed", "claim", "sent", "failed", "depth", "MAX_ATTEMPTS"]
+
+MAX_ATTEMPTS = 12
+_FIRST_RETRY = 30.0
+_MAX_RETRY = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    kind: str
+    target: str
+    idempotency_key: str
+    payload: dict[str, Any]
+    attempts: int  # including this one
+
+
+def claim(
+    store: Store, *, kinds: Collection[str], limit: int = 20, claim_seconds: float = 300.0,
+    targets: Collection[str] | None = None, now: dt.datetime | None = None,
+) -> list[Claimed]:
+    """Take up to `limit` due messages of `kinds` (and `targets`, if given), oldest first."""
+
+    def _do(conn: Connection) -> list[Claimed]:
+        at = now or utcnow()
+        due = or_(
+            and_(OutboxMessage.state.in_(("pending", "failed")), OutboxMessage.next_attempt_at <= at),
+            and_(OutboxMessage.state == "sending", OutboxMessage.next_attempt_at <= at),  # its claim expired
+        )
+        stmt = select(
+            OutboxMessage.id, OutboxMessage.kind, OutboxMessage.target, OutboxMessage.idempotency_key,
+            OutboxMessage.payload, OutboxMessage.attempts,
+        ).where(OutboxMessage.kind.in_(list(kinds)), due)
+        if targets is not None:
+            stmt = stmt.where(OutboxMessage.target.in_(list(targets)))
+        stmt = stmt.order_by(OutboxMessage.id).limit(limit)
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = conn.execute(stmt).all()
+        if not rows:
+            return []
+        conn.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([r.id for r in rows]))
+            .values(state="sending", attempts=OutboxMessage.attempts + 1,
+                    next_attempt_at=at + dt.timedelta(seconds=claim_seconds))
+        )
+        return [Claimed(r.id, r.kind, r.target, r.idempotency_key, dict(r.payload), r.attempts + 1) for r in rows]
+
+    return store.run(_do)
+
+
+def sent(store: Store, message_id: int) -> None:
+    store.run(lambda conn: conn.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id)
+        .values(state="sent", sent_at=utcnow(), last_error=None)))
+
+
+def failed(store: Store, message_id: int, error: str, *, max_attempts: int = MAX_ATTEMPTS,
+           now: dt.datetime | None = None) -> str:
+    """Record a failed send; returns the new state: failed (retry later) or dead."""
+
+    def _do(conn: Connection) -> str:
+        at = now or utcnow()
+        attempts = conn.execute(select(OutboxMessage.attempts).where(OutboxMessage.id == message_id)).scalar_one()
+        state = "dead" if attempts >= max_attempts else "failed"
+        delay = min(_FIRST_RETRY * 2 ** max(attempts - 1, 0), _MAX_RETRY)
+        conn.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
+            state=state, last_error=error[:4000], next_attempt_at=at + dt.timedelta(seconds=delay)))
+        return state
+
+    return store.run(_do)
+
+
+def depth(store: Store, kinds: Collection[str] | None = None) -> dict[str, int]:
+    """Messages not yet sent, by state (pending, sending, failed, dead)."""
+    with store.read() as conn:
+        stmt = select(OutboxMessage.state, func.count()).where(OutboxMessage.state != "sent")
+        if kinds is not None:
+            stmt = stmt.where(OutboxMessage.kind.in_(list(kinds)))
+        return {state: int(n) for state, n in conn.execute(stmt.group_by(OutboxMessage.state))}
