@@ -41,6 +41,12 @@ def cli(ctx: click.Context, url: str | None) -> None:
     ctx.obj = {"url": url or _configured_url() or default_url()}
 
 
+class BadConfig(click.ClickException):
+    """oms.toml is wrong: every command exits 2 with the message naming where."""
+
+    exit_code = 2
+
+
 def _config_path() -> Path:
     return Path(os.environ.get("OMS_CONFIG") or data_dir() / "oms.toml")
 
@@ -52,7 +58,7 @@ def _load_config() -> Config | None:
     try:
         return load_config(path)
     except ConfigFileError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise BadConfig(str(exc)) from exc
 
 
 def _configured_url() -> str | None:
@@ -77,7 +83,7 @@ def init(ctx: click.Context) -> None:
         try:
             changes = apply_setup(store, to_setup(config))
         except StoreError as exc:
-            raise click.ClickException(f"{path}: {exc}") from exc
+            raise BadConfig(f"{path}: {exc}") from exc
         for change in changes:
             click.echo(f"configured {change}")
     click.echo(f"store ready at {store.url} (schema {current_revision(store)})")
@@ -87,9 +93,12 @@ def init(ctx: click.Context) -> None:
 @click.option("--orders", default=5000, show_default=True, help="How many demo orders to seed.")
 @click.option("--skus", default=500, show_default=True)
 @click.option("--no-tui", is_flag=True, help="Seed and print a summary; do not open the TUI.")
+@click.option("--gateway-seconds", type=float, default=None,
+              help="With --no-tui: run the gateway and the demo partner this long, then print what arrived.")
 @click.pass_context
-def demo(ctx: click.Context, orders: int, skus: int, no_tui: bool) -> None:
-    """Seed a realistic demo store (once) and open the operator TUI on it."""
+def demo(ctx: click.Context, orders: int, skus: int, no_tui: bool, gateway_seconds: float | None) -> None:
+    """Seed a realistic demo store (once), start the gateway with a demo EDI partner whose 850s
+    arrive every few seconds, and open the operator TUI on it."""
     from sqlalchemy import func, select
 
     from oms.demo import seed
@@ -108,8 +117,30 @@ def demo(ctx: click.Context, orders: int, skus: int, no_tui: bool) -> None:
     report = check(store)
     if not report.ok:
         raise click.ClickException("demo store failed `oms check`:\n" + "\n".join(map(str, report.problems)))
-    if not no_tui:
-        _run_tui(store)
+    if no_tui and gateway_seconds is None:
+        return
+    import threading
+
+    from oms.demo import start_demo_gateway
+
+    with store.read() as conn:
+        before = conn.execute(select(func.count()).select_from(Order)).scalar_one()
+    stop = threading.Event()
+    threads = start_demo_gateway(store, data_dir(), stop, every=5.0 if gateway_seconds is None else 1.0)
+    try:
+        if no_tui:
+            stop.wait(gateway_seconds)
+        else:
+            _run_tui(store)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+    if no_tui:
+        with store.read() as conn:
+            arrived = conn.execute(select(func.count()).select_from(Order)).scalar_one() - before
+        click.echo(f"gateway: {arrived} orders arrived from the demo partner "
+                   f"(mailbox {data_dir() / 'mailboxes'}, log {data_dir() / 'gateway.log'})")
 
 
 @cli.command(name="check")
@@ -185,8 +216,10 @@ def main() -> None:
 
 def _register() -> None:
     from oms.edi import edi
+    from oms.gateway_cmd import gateway
 
     cli.add_command(edi)
+    cli.add_command(gateway)
 
 
 _register()

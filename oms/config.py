@@ -4,20 +4,27 @@
     [[locations]]  code, name, kind, priority, address and coordinates
     [[channels]]   code, name, kind (marketplace | cart | csv | manual), currency, locations
     [[partners]]   EDI trading partners: their and our ISA/GS ids, version (GS08), usage,
-                   delimiters, the documents exchanged, whether an 855 is required
+                   delimiters, the documents exchanged, whether an 855 is required, and
+                   [partners.mailbox]: SFTP (host, user, key or password_env, known_hosts) or a folder
+    [[folders]]    CSV drop folders: path, profile (generic | shopify | amazon), channel, columns
+    [gateway]      dispatch_seconds, lease_seconds, retries, log (json | text)
 """
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from store.setup import ChannelSpec, LocationSpec, PartnerSpec, Setup
 
-__all__ = ["ConfigFileError", "Config", "load_config", "to_setup"]
+if TYPE_CHECKING:
+    from gateway.settings import GatewaySettings
+
+__all__ = ["ConfigFileError", "Config", "load_config", "to_gateway", "to_setup"]
 
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 Delimiter = Annotated[str, Field(min_length=1, max_length=1)]
@@ -58,6 +65,55 @@ class ChannelEntry(_Strict):
     locations: list[str] = []
 
 
+class MailboxEntry(_Strict):
+    """`[partners.mailbox]`: where the partner's files are. Secrets stay out of the file:
+    `password_env` names an environment variable, `key_passphrase_env` likewise."""
+
+    transport: Literal["sftp", "folder"] = "sftp"
+    host: str | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] = 22
+    username: str | None = None
+    key_file: Path | None = None
+    key_passphrase_env: str | None = None
+    password_env: str | None = None
+    known_hosts: Path | None = None
+    path: Path | None = None  # transport = "folder"
+    inbox: str = "in"
+    outbox: str = "out"
+    archive: str = "in/archive"  # "" deletes the file at the partner once it is committed here
+    poll_seconds: Annotated[float, Field(gt=0)] = 30.0
+
+    @model_validator(mode="after")
+    def _complete(self) -> MailboxEntry:
+        if self.transport == "sftp":
+            missing = [k for k in ("host", "username", "known_hosts") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"an sftp mailbox needs {', '.join(missing)}")
+            if self.key_file is None and self.password_env is None:
+                raise ValueError("an sftp mailbox needs key_file or password_env")
+        elif self.path is None:
+            raise ValueError("a folder mailbox needs path")
+        return self
+
+
+class FolderEntry(_Strict):
+    """`[[folders]]`: a CSV drop folder the gateway watches."""
+
+    path: Path
+    profile: Literal["generic", "shopify", "amazon"] = "generic"
+    channel: Code
+    columns: dict[str, str] = {}
+    settle_seconds: Annotated[float, Field(gt=0)] = 1.0
+
+
+class GatewaySection(_Strict):
+    dispatch_seconds: Annotated[float, Field(gt=0)] = 5.0
+    heartbeat_seconds: Annotated[float, Field(gt=0)] = 10.0
+    lease_seconds: Annotated[float, Field(gt=0)] = 60.0
+    retries: Annotated[int, Field(ge=1, le=20)] = 3
+    log: Literal["json", "text"] = "json"
+
+
 class PartnerEntry(_Strict):
     code: Code
     name: str
@@ -77,6 +133,7 @@ class PartnerEntry(_Strict):
     newline: Literal["", "\n", "\r\n"] = ""
     documents: list[Document] = ["997", "855", "856", "810"]
     require_855: bool = False
+    mailbox: MailboxEntry | None = None
 
     @model_validator(mode="after")
     def _855_required_and_sent(self) -> PartnerEntry:
@@ -87,9 +144,11 @@ class PartnerEntry(_Strict):
 
 class Config(_Strict):
     store: StoreSection = StoreSection()
+    gateway: GatewaySection = GatewaySection()
     locations: list[LocationEntry] = []
     channels: list[ChannelEntry] = []
     partners: list[PartnerEntry] = []
+    folders: list[FolderEntry] = []
 
 
 def load_config(path: Path) -> Config:
@@ -150,3 +209,61 @@ def to_setup(config: Config) -> Setup:
             for p in config.partners
         ],
     )
+
+
+def to_gateway(config: Config, *, base: Path, env: Mapping[str, str]) -> tuple[GatewaySettings, list[str]]:
+    """The gateway's settings, with paths relative to the config file's folder and secrets read
+    from the environment variables the file names; plus warnings for the operator (files with
+    loose permissions). ConfigFileError names the key path of anything missing."""
+    from connectors.sftp import SftpSettings, loose_permissions
+    from gateway.logs import register_secret
+    from gateway.settings import FolderSpec, GatewaySettings, MailboxSpec
+
+    def where(p: Path) -> Path:
+        p = p.expanduser()
+        return p if p.is_absolute() else base / p
+
+    def secret(name: str | None, key: str) -> str | None:
+        if name is None:
+            return None
+        value = env.get(name)
+        if not value:
+            raise ConfigFileError(f"{key}: environment variable {name} is not set")
+        register_secret(value)
+        return value
+
+    warnings: list[str] = []
+    mailboxes = []
+    for n, p in enumerate(config.partners, 1):
+        m = p.mailbox
+        if m is None:
+            continue
+        key = f"partners[{n}] ({p.code}).mailbox"
+        archive = m.archive or None
+        if m.transport == "folder":
+            assert m.path is not None
+            mailboxes.append(MailboxSpec(p.code, "folder", folder=where(m.path), inbox=m.inbox, outbox=m.outbox,
+                                         archive=archive, poll_seconds=m.poll_seconds))
+            continue
+        assert m.host is not None and m.username is not None and m.known_hosts is not None
+        key_file = where(m.key_file) if m.key_file is not None else None
+        for private, secret_file in ((key_file, True), (where(m.known_hosts), False)):
+            if private is not None and private.exists() and (why := loose_permissions(private, secret=secret_file)):
+                warnings.append(f"{key}: {why}")
+        sftp = SftpSettings(
+            host=m.host, port=m.port, username=m.username, password=secret(m.password_env, f"{key}.password_env"),
+            key_file=key_file, key_passphrase=secret(m.key_passphrase_env, f"{key}.key_passphrase_env"),
+            known_hosts=where(m.known_hosts), inbox=m.inbox, outbox=m.outbox, archive=archive,
+        )
+        mailboxes.append(MailboxSpec(p.code, "sftp", sftp=sftp, inbox=m.inbox, outbox=m.outbox, archive=archive,
+                                     poll_seconds=m.poll_seconds))
+    channels = {c.code for c in config.channels} | {p.code for p in config.partners}
+    folders = []
+    for n, f in enumerate(config.folders, 1):
+        if f.channel not in channels:
+            raise ConfigFileError(f"folders[{n}].channel: no channel {f.channel!r} in this file")
+        folders.append(FolderSpec(where(f.path), f.profile, f.channel, dict(f.columns), f.settle_seconds))
+    g = config.gateway
+    settings = GatewaySettings(mailboxes=tuple(mailboxes), folders=tuple(folders), dispatch_seconds=g.dispatch_seconds,
+                               heartbeat_seconds=g.heartbeat_seconds, lease_seconds=g.lease_seconds, retries=g.retries)
+    return settings, warnings

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from store import Store, ingest
 from store.canonical import Address, CanonicalLine, CanonicalOrder
@@ -158,3 +160,30 @@ def ship_reserved_if_any(store: Store, order_id: int, rng: random.Random) -> Non
         ship_reserved(store, order_id, carrier="UPS", tracking=f"1Z{rng.randrange(10**15):015d}", actor="demo")
     except TransitionError:
         pass
+
+
+DEMO_PARTNER = "acme-retail"
+
+
+def start_demo_gateway(store: Store, home: Path, stop: threading.Event, *, every: float = 5.0) -> list[threading.Thread]:
+    """The gateway in the background on a demo partner whose mailbox is a local folder
+    (`<home>/mailboxes/acme-retail/in` and `out`) that a feed fills with 850s every `every`
+    seconds; 997s appear in its `out`. Returns the threads (they end when `stop` is set)."""
+    from gateway.daemon import Gateway
+    from gateway.demo_feed import DemoFeed
+    from gateway.logs import configure
+    from gateway.settings import GatewaySettings, MailboxSpec
+
+    home.mkdir(parents=True, exist_ok=True)
+    configure("text", stream=(home / "gateway.log").open("a", encoding="utf-8"))  # not over the TUI
+
+    folder = home / "mailboxes" / DEMO_PARTNER
+    items = [f"ACME-{i:05d}" for i in range(60)]
+    feed = DemoFeed(folder, partner_isa="ACMERETAIL", our_isa="OMSDEMO", items=items, every=every)
+    spec = MailboxSpec(DEMO_PARTNER, "folder", folder=folder, poll_seconds=max(1.0, every / 2))
+    gw = Gateway(store, GatewaySettings(mailboxes=(spec,), dispatch_seconds=2.0))
+    threads = [threading.Thread(target=feed.run, args=(stop,), name="demo-feed", daemon=True),
+               threading.Thread(target=gw.serve, args=(stop,), name="gateway", daemon=True)]
+    for t in threads:
+        t.start()
+    return threads

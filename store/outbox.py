@@ -28,7 +28,7 @@ from .db import Store
 from .models import OutboxMessage
 from .types import utcnow
 
-__all__ = ["Claimed", "claim", "sent", "failed", "depth", "MAX_ATTEMPTS"]
+__all__ = ["Claimed", "claim", "claimants", "sent", "failed", "depth", "MAX_ATTEMPTS"]
 
 MAX_ATTEMPTS = 12
 _FIRST_RETRY = 30.0
@@ -47,15 +47,19 @@ class Claimed:
 
 def claim(
     store: Store, *, kinds: Collection[str], limit: int = 20, claim_seconds: float = 300.0,
-    targets: Collection[str] | None = None, now: dt.datetime | None = None,
+    targets: Collection[str] | None = None, now: dt.datetime | None = None, holder: str | None = None,
+    reclaim_from: Collection[str] = (),
 ) -> list[Claimed]:
-    """Take up to `limit` due messages of `kinds` (and `targets`, if given), oldest first."""
+    """Take up to `limit` due messages of `kinds` (and `targets`, if given), oldest first, for
+    `holder`. Rows still `sending` for a claimant in `reclaim_from` (a dispatcher known to be
+    dead) are taken back at once instead of when their claim expires."""
 
     def _do(conn: Connection) -> list[Claimed]:
         at = now or utcnow()
         due = or_(
             and_(OutboxMessage.state.in_(("pending", "failed")), OutboxMessage.next_attempt_at <= at),
             and_(OutboxMessage.state == "sending", OutboxMessage.next_attempt_at <= at),  # its claim expired
+            and_(OutboxMessage.state == "sending", OutboxMessage.claimed_by.in_(list(reclaim_from))),
         )
         stmt = select(
             OutboxMessage.id, OutboxMessage.kind, OutboxMessage.target, OutboxMessage.idempotency_key,
@@ -72,12 +76,20 @@ def claim(
         conn.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_([r.id for r in rows]))
-            .values(state="sending", attempts=OutboxMessage.attempts + 1,
+            .values(state="sending", attempts=OutboxMessage.attempts + 1, claimed_by=holder,
                     next_attempt_at=at + dt.timedelta(seconds=claim_seconds))
         )
         return [Claimed(r.id, r.kind, r.target, r.idempotency_key, dict(r.payload), r.attempts + 1) for r in rows]
 
     return store.run(_do)
+
+
+def claimants(store: Store) -> list[str]:
+    """Who holds rows in `sending` now (to find dispatchers that died holding some)."""
+    with store.read() as conn:
+        rows = conn.execute(select(OutboxMessage.claimed_by).where(
+            OutboxMessage.state == "sending", OutboxMessage.claimed_by.is_not(None)).distinct())
+        return [str(r[0]) for r in rows]
 
 
 def sent(store: Store, message_id: int) -> None:
@@ -88,11 +100,15 @@ def sent(store: Store, message_id: int) -> None:
 
 def failed(store: Store, message_id: int, error: str, *, max_attempts: int = MAX_ATTEMPTS,
            now: dt.datetime | None = None) -> str:
-    """Record a failed send; returns the new state: failed (retry later) or dead."""
+    """Record a failed send; returns the new state: failed (retry later) or dead. A message
+    no longer `sending` (sent meanwhile) is left as it is and its state returned."""
 
     def _do(conn: Connection) -> str:
         at = now or utcnow()
-        attempts = conn.execute(select(OutboxMessage.attempts).where(OutboxMessage.id == message_id)).scalar_one()
+        attempts, current = conn.execute(
+            select(OutboxMessage.attempts, OutboxMessage.state).where(OutboxMessage.id == message_id)).one()
+        if current != "sending":
+            return str(current)
         state = "dead" if attempts >= max_attempts else "failed"
         delay = min(_FIRST_RETRY * 2 ** max(attempts - 1, 0), _MAX_RETRY)
         conn.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(

@@ -64,4 +64,4 @@ def test_store_url_from_oms_toml_is_used(tmp_path: Path) -> None:
     assert str(elsewhere) in proc.stdout and elsewhere.exists()
     config.write_text("[store\nurl = 1")
     broken = _oms(tmp_path, "check")
-    assert broken.returncode == 1 and "oms.toml is not valid TOML" in broken.stderr
+    assert broken.returncode == 2 and "oms.toml is not valid TOML" in broken.stderr

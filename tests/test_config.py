@@ -77,19 +77,19 @@ def test_init_applies_locations_channels_and_partners_and_is_idempotent(tmp_path
 def test_mistakes_are_named_with_where_they_are(tmp_path: Path) -> None:
     (tmp_path / "oms.toml").write_text(CONFIG.replace('isa_qualifier = "ZZ"', 'isa_qualifier = "ZZZ"', 1))
     proc = _oms(tmp_path, "init")
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert "partners[1] (acme).isa_qualifier: String should have at most 2 characters" in proc.stderr
     (tmp_path / "oms.toml").write_text(CONFIG.replace('locations = ["RNO"]', 'locations = ["NOWHERE"]'))
     proc = _oms(tmp_path, "init")
-    assert proc.returncode == 1 and "channel shop: no location NOWHERE" in proc.stderr
+    assert proc.returncode == 2 and "channel shop: no location NOWHERE" in proc.stderr
     (tmp_path / "oms.toml").write_text(CONFIG.replace('terminator = "\\n"', 'terminator = "*"'))
     proc = _oms(tmp_path, "init")
-    assert proc.returncode == 1 and "three different characters" in proc.stderr
+    assert proc.returncode == 2 and "three different characters" in proc.stderr
     (tmp_path / "oms.toml").write_text(CONFIG + "require_855 = true\n")  # documents lists 855: accepted
     assert _oms(tmp_path, "init").returncode == 0
     (tmp_path / "oms.toml").write_text(CONFIG.replace('documents = ["997", "855"]', 'documents = ["997"]\nrequire_855 = true'))
     proc = _oms(tmp_path, "init")
-    assert proc.returncode == 1 and "partners[1] (acme)" in proc.stderr and "does not list \"855\"" in proc.stderr
+    assert proc.returncode == 2 and "partners[1] (acme)" in proc.stderr and "does not list \"855\"" in proc.stderr
 
 
 def test_the_sample_written_by_init_parses(tmp_path: Path) -> None:

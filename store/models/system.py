@@ -99,6 +99,7 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))  # the dispatcher sending it ("host:pid")
 
     __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
 

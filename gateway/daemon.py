@@ -1,0 +1,224 @@
+"""The gateway: every worker on its own thread, each pass under a lease, each pass a heartbeat.
+
+    gw = Gateway(store, settings)
+    gw.run_once()          # one pass of every worker, then return (exit code: 0 ok, 1 a pass failed)
+    gw.serve(stop)         # until `stop` is set (SIGTERM): each worker finishes the unit in hand
+
+Workers (../shared/ARCHITECTURE.md, Gateway):
+    partner:<code>    poll the partner's mailbox (SFTP or folder) every `poll_seconds`
+    folder:<path>     a CSV drop folder: rescan at start, then watchdog events
+    dispatcher        deliver queued EDI documents to partners' mailboxes
+
+A pass that fails on a connection is retried with backoff (doubling, with jitter) up to
+`retries` times, then waits for the next pass; a refused host key is not retried (an operator
+must look). Two gateway processes on one PostgreSQL store share the work through leases: a
+partner or folder is worked by one of them at a time, and the other takes over when the
+holder's lease runs out. The dispatcher needs no lease (its rows are claimed with SKIP LOCKED).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from connectors.mailbox import Mailbox
+from store import Store
+from store.heartbeats import beat
+from store.leases import acquire, holder_of, release
+from store.outbox import claimants
+
+from .csv_folder import DropFolder
+from .dispatch import dispatch_edi, edi_for_shipments
+from .partners import is_retryable, open_mailbox, poll_partner
+from .settings import FolderSpec, GatewaySettings, MailboxSpec
+
+__all__ = ["Gateway", "Worker", "holder_id"]
+
+log = logging.getLogger("oms.gateway")
+
+
+def holder_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class Worker:
+    name: str
+    interval: float
+    run: Callable[[], str]  # one pass; returns what the heartbeat shows
+    lease: bool = True
+    retryable: Callable[[BaseException], bool] = is_retryable
+    on_stop: Callable[[], None] | None = None
+
+
+class Gateway:
+    def __init__(
+        self, store: Store, settings: GatewaySettings, *, holder: str | None = None,
+        opener: Callable[[MailboxSpec], Mailbox] = open_mailbox,
+    ) -> None:
+        self.store, self.settings, self.opener = store, settings, opener
+        self.holder = holder or holder_id()
+        self.stop = threading.Event()
+        self._folders: dict[str, DropFolder] = {}
+        self._watching: set[str] = set()
+
+    # ------------------------------------------------------------------------- workers
+
+    def workers(self) -> list[Worker]:
+        out = [self._partner(spec) for spec in self.settings.mailboxes]
+        out += [self._folder(spec) for spec in self.settings.folders]
+        if self.settings.mailboxes:
+            specs = {m.partner: m for m in self.settings.mailboxes}
+
+            def dispatch() -> str:
+                dead = [c for c in claimants(self.store) if _dead_here(c)]
+                turned = edi_for_shipments(self.store, list(specs), holder=self.holder, reclaim_from=dead)
+                r = dispatch_edi(self.store, specs, opener=self.opener, holder=self.holder, reclaim_from=dead)
+                if r.errors:
+                    raise _PassFailed("; ".join(r.errors), sent=r.sent)
+                return f"sent {r.sent}" + (f", {turned} shipments turned into 856/810" if turned else "")
+
+            out.append(Worker("dispatcher", self.settings.dispatch_seconds, dispatch, lease=False,
+                              retryable=lambda exc: isinstance(exc, _PassFailed)))
+        return out
+
+    def _partner(self, spec: MailboxSpec) -> Worker:
+        def run() -> str:
+            r = poll_partner(self.store, spec, opener=self.opener, stop=self.stop.is_set)
+            text = f"{r.files} files, {r.orders} orders"
+            if r.again:
+                text += f", {r.again} seen before"
+            if r.refused:
+                text += f", {len(r.refused)} names refused"
+            return text
+
+        return Worker(spec.worker, spec.poll_seconds, run)
+
+    def _folder(self, spec: FolderSpec) -> Worker:
+        folder = DropFolder(self.store, spec.path, profile=spec.profile, channel=spec.channel, columns=spec.columns,
+                            settle_seconds=spec.settle_seconds)
+        self._folders[spec.worker] = folder
+
+        def run() -> str:
+            results = folder.scan_once()
+            return f"{len(results)} files, {folder.pending()} waiting"
+
+        def stop() -> None:
+            if spec.worker in self._watching:
+                folder.stop()
+                self._watching.discard(spec.worker)
+
+        return Worker(spec.worker, max(spec.settle_seconds, 5.0), run, retryable=lambda exc: False, on_stop=stop)
+
+    # --------------------------------------------------------------------------- running
+
+    def run_once(self) -> int:
+        """One pass of every worker (under its lease); 0 when every pass succeeded, else 1."""
+        failed = 0
+        for w in self.workers():
+            if not self._pass(w):
+                failed += 1
+        return 1 if failed else 0
+
+    def serve(self, stop: threading.Event | None = None) -> None:
+        """Run every worker on its own thread until `stop` (or `self.stop`) is set."""
+        if stop is not None:
+            self.stop = stop
+        threads = [threading.Thread(target=self._loop, args=(w,), name=w.name, daemon=True) for w in self.workers()]
+        log.info("gateway started", extra={"holder": self.holder, "workers": len(threads)})
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        log.info("gateway stopped", extra={"holder": self.holder})
+
+    def _loop(self, w: Worker) -> None:
+        try:
+            while not self.stop.is_set():
+                self._pass(w)
+                if w.name in self._folders and w.name not in self._watching and self._holds(w):
+                    self._folders[w.name].start()  # after the rescan: events from now on
+                    self._watching.add(w.name)
+                self.stop.wait(w.interval)
+        finally:
+            if w.on_stop is not None:
+                w.on_stop()
+            if w.lease:
+                release(self.store, w.name, self.holder)
+            self._beat(w, "stopped", None)
+
+    def _holds(self, w: Worker) -> bool:
+        if not w.lease:
+            return True
+        if acquire(self.store, w.name, self.holder, seconds=self.settings.lease_seconds):
+            return True
+        # A gateway on this host that died (kill -9, a crash) leaves its lease behind until it
+        # expires; a restart on the same host sees the process is gone and takes over at once.
+        holder = holder_of(self.store, w.name)
+        if holder is not None and _dead_here(holder):
+            log.info("lease of a dead process taken over", extra={"worker": w.name, "was": holder})
+            release(self.store, w.name, holder)
+            return acquire(self.store, w.name, self.holder, seconds=self.settings.lease_seconds)
+        return False
+
+    def _pass(self, w: Worker) -> bool:
+        """One pass with retries; True when it succeeded (or another process holds the lease)."""
+        try:
+            if not self._holds(w):
+                self._beat(w, "standby", "another gateway holds the lease")
+                if w.name in self._watching and w.on_stop is not None:
+                    w.on_stop()
+                return True
+        except Exception as exc:  # the store itself is unreachable
+            log.error("lease not taken", extra={"worker": w.name, "error": str(exc)})
+            return False
+        delay = self.settings.backoff_seconds
+        for attempt in range(1, self.settings.retries + 1):
+            try:
+                detail = w.run()
+            except Exception as exc:
+                retry = w.retryable(exc) and attempt < self.settings.retries and not self.stop.is_set()
+                log.warning("pass failed", extra={"worker": w.name, "attempt": attempt, "error": f"{type(exc).__name__}: {exc}",
+                                                  "retry": retry})
+                self._beat(w, "failing", f"{type(exc).__name__}: {exc}")
+                if not retry:
+                    return False
+                self.stop.wait(min(delay, 60.0) * random.uniform(0.8, 1.2))
+                delay *= 2
+                continue
+            self._beat(w, "idle", detail)
+            log.debug("pass done", extra={"worker": w.name, "detail": detail})
+            return True
+        return False
+
+    def _beat(self, w: Worker, state: str, detail: str | None) -> None:
+        try:
+            beat(self.store, w.name, host=socket.gethostname(), pid=os.getpid(), state=state, detail=detail)
+        except Exception as exc:  # a heartbeat never stops the work
+            log.warning("heartbeat not written", extra={"worker": w.name, "error": str(exc)})
+
+
+def _dead_here(holder: str) -> bool:
+    """Whether `holder` ("host:pid") is a process of this host that no longer runs."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class _PassFailed(Exception):
+    def __init__(self, message: str, *, sent: int) -> None:
+        super().__init__(message)
+        self.sent = sent
+

@@ -1,0 +1,95 @@
+"""The outbox dispatcher: EDI documents to partners' mailboxes, exactly once at the receiver.
+
+    dispatch_edi(store, specs)   claim edi_* rows → upload "<set>_<ISA13>.x12" → sent | failed
+
+The file name is fixed by the interchange's control number, and an upload of a name that
+already holds the same bytes is a no-op, so a dispatcher that dies between the upload and
+marking the row sent re-sends harmlessly. Rows for partners without a mailbox wait.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+
+from connectors.errors import MailboxError
+from connectors.mailbox import Mailbox
+from edi_maps.outgoing import queue_810, queue_856
+from store import Store
+from store.outbox import Claimed, claim, failed, sent
+
+from .partners import open_mailbox
+from .settings import MailboxSpec
+
+__all__ = ["EDI_KINDS", "DispatchReport", "dispatch_edi", "file_name", "edi_for_shipments"]
+
+EDI_KINDS = ("edi_997", "edi_ta1", "edi_855", "edi_856", "edi_810", "edi_846")
+log = logging.getLogger("oms.gateway.dispatch")
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def file_name(msg: Claimed) -> str:
+    """`997_000000012.x12`: the set and our ISA13, unique per partner (control numbers never repeat)."""
+    data = str(msg.payload.get("data", ""))
+    isa13 = data[90:99] if data.startswith("ISA") and len(data) >= 99 and data[90:99].isdigit() else f"m{msg.id}"
+    return f"{msg.kind.removeprefix('edi_')}_{isa13}.x12"
+
+
+def dispatch_edi(
+    store: Store, specs: Mapping[str, MailboxSpec], *, opener: Callable[[MailboxSpec], Mailbox] = open_mailbox,
+    limit: int = 50, holder: str | None = None, reclaim_from: Collection[str] = (),
+) -> DispatchReport:
+    """Deliver what is due for the partners in `specs`; one connection per partner per pass.
+    Rows a dead dispatcher (`reclaim_from`) was sending are sent again (same file name: no-op
+    when it got there)."""
+    report = DispatchReport()
+    batch = claim(store, kinds=EDI_KINDS, targets=list(specs), limit=limit, holder=holder, reclaim_from=reclaim_from)
+    by_partner: dict[str, list[Claimed]] = {}
+    for msg in batch:
+        by_partner.setdefault(msg.target, []).append(msg)
+    for partner, msgs in by_partner.items():
+        spec = specs[partner]
+        try:
+            with opener(spec) as box:
+                for msg in msgs:
+                    box.upload(file_name(msg), str(msg.payload["data"]).encode("latin-1"))
+                    sent(store, msg.id)
+                    report.sent += 1
+                    log.info("sent", extra={"worker": "dispatcher", "partner": partner, "file": file_name(msg)})
+        except MailboxError as exc:
+            for msg in msgs:
+                state = failed(store, msg.id, f"{type(exc).__name__}: {exc}")
+                if state in ("failed", "dead"):  # those sent before the connection dropped stay sent
+                    report.failed += 1
+                    log.warning("not sent", extra={"worker": "dispatcher", "partner": partner, "state": state,
+                                                   "error": str(exc)})
+            report.errors.append(f"{partner}: {exc}")
+    return report
+
+
+
+def edi_for_shipments(store: Store, partners: list[str], *, limit: int = 50, holder: str | None = None,
+                      reclaim_from: Collection[str] = ()) -> int:
+    """A shipment of an EDI partner's order (its `shipment_confirm` outbox row) becomes an 856
+    ship notice and an 810 invoice in the outbox. Returns how many shipments were turned."""
+    done = 0
+    for msg in claim(store, kinds=["shipment_confirm"], targets=partners, limit=limit, holder=holder,
+                     reclaim_from=reclaim_from):
+        shipment = int(msg.payload["shipment_id"])
+        results = [queue_856(store, shipment, actor="gateway"), queue_810(store, shipment, actor="gateway")]
+        # invalid: the order went to the edi_invalid queue (an operator fixes it and re-queues);
+        # not_exchanged: the partner takes neither. Either way this row's work is done.
+        sent(store, msg.id)
+        done += 1
+        for r in results:
+            if r.status == "invalid":
+                log.warning("document not sent", extra={"worker": "dispatcher", "partner": msg.target, "key": r.key,
+                                                        "error": "; ".join(r.reasons)})
+    return done

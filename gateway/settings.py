@@ -1,0 +1,64 @@
+"""What the gateway runs, as plain values (oms.toml is read and checked by `oms.config`).
+
+    GatewaySettings
+    ├── mailboxes: one per EDI partner with a `[partners.mailbox]` (SFTP or a local folder)
+    └── folders:   one per `[[folders]]` CSV drop folder (profile, channel, column map)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from connectors.sftp import SftpSettings
+
+__all__ = ["MailboxSpec", "FolderSpec", "GatewaySettings"]
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxSpec:
+    """A partner's mailbox: `sftp` (settings) or `folder` (a local directory shared with them)."""
+
+    partner: str
+    transport: str  # sftp | folder
+    sftp: SftpSettings | None = None
+    folder: Path | None = None
+    inbox: str = "in"
+    outbox: str = "out"
+    archive: str | None = "in/archive"  # None: delete at the partner once committed here
+    poll_seconds: float = 30.0
+
+    @property
+    def worker(self) -> str:
+        return f"partner:{self.partner}"
+
+    def where(self) -> str:
+        """Where its files come from, for documents' `source` and logs (no secrets)."""
+        if self.sftp is not None:
+            return f"sftp://{self.sftp.username}@{self.sftp.host}:{self.sftp.port}"
+        return f"file://{self.folder}"
+
+
+@dataclass(frozen=True, slots=True)
+class FolderSpec:
+    path: Path
+    profile: str  # generic | shopify | amazon
+    channel: str
+    columns: Mapping[str, str] = field(default_factory=dict)
+    settle_seconds: float = 1.0
+
+    @property
+    def worker(self) -> str:
+        return f"folder:{self.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySettings:
+    mailboxes: Sequence[MailboxSpec] = ()
+    folders: Sequence[FolderSpec] = ()
+    dispatch_seconds: float = 5.0
+    heartbeat_seconds: float = 10.0
+    lease_seconds: float = 60.0
+    retries: int = 3  # attempts per pass before a worker gives up until its next pass
+    backoff_seconds: float = 1.0  # first retry delay; doubles, with jitter, capped at a minute

@@ -1,0 +1,84 @@
+"""`oms gateway`: the daemon, configured from oms.toml.
+
+    oms gateway            run until SIGTERM/SIGINT (each worker finishes the unit in hand)
+    oms gateway --once     one pass of every worker, then exit
+
+Exit codes: 0 done (or stopped cleanly), 1 a pass failed in --once mode, 2 the configuration is
+wrong (the message names the key), 3 the store cannot be opened.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+__all__ = ["gateway"]
+
+EXIT_OK, EXIT_PASS_FAILED, EXIT_CONFIG, EXIT_STORE = 0, 1, 2, 3
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="One pass of every worker, then exit (cron, tests).")
+@click.option("--log", "log_format", type=click.Choice(["json", "text"]), default=None,
+              help="Log format on stderr (default: [gateway] log in oms.toml, else json).")
+@click.pass_context
+def gateway(ctx: click.Context, once: bool, log_format: str | None) -> None:
+    """Bring orders in from partners' mailboxes and drop folders; deliver EDI documents."""
+    from gateway.daemon import Gateway
+    from gateway.logs import configure
+    from oms.cli import _config_path, _open
+    from oms.config import ConfigFileError, load_config, to_gateway
+
+    path = _config_path()
+    if not path.exists():
+        click.echo(f"no configuration at {path}: run `oms init` and add partners or folders", err=True)
+        sys.exit(EXIT_CONFIG)
+    try:
+        config = load_config(path)
+        settings, warnings = to_gateway(config, base=path.parent, env=os.environ)
+    except ConfigFileError as exc:
+        click.echo(f"oms gateway: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    configure(log_format or config.gateway.log)
+    log = logging.getLogger("oms.gateway")
+    if _loose(path):
+        warnings.append(f"{path} can be read or written by others (chmod 600 it)")
+    for w in warnings:
+        log.warning(w)
+    if not settings.mailboxes and not settings.folders:
+        log.warning("nothing to do: no [partners.mailbox] and no [[folders]] in the configuration")
+    try:
+        store = _open(ctx)
+    except click.ClickException as exc:
+        log.error("store not available", extra={"error": exc.message})
+        sys.exit(EXIT_STORE)
+    gw = Gateway(store, settings)
+    if once:
+        code = gw.run_once()
+        store.dispose()
+        sys.exit(code)
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    gw.serve(stop)
+    store.dispose()
+    sys.exit(EXIT_OK)
+
+
+def _loose(path: Path) -> bool:
+    try:
+        return bool(path.stat().st_mode & 0o077 & ~0o044)  # group/other may read a config, not write it
+    except OSError:
+        return False
