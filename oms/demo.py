@@ -178,6 +178,8 @@ def start_demo_gateway(store: Store, home: Path, stop: threading.Event, *, every
     configure("text", stream=(home / "gateway.log").open("a", encoding="utf-8"))  # not over the TUI
 
     folder = home / "mailboxes" / DEMO_PARTNER
+    for sub in ("in", "out"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
     items = [f"ACME-{i:05d}" for i in range(60)]
     feed = DemoFeed(folder, partner_isa="ACMERETAIL", our_isa="OMSDEMO", items=items, every=every)
     spec = MailboxSpec(DEMO_PARTNER, "folder", folder=folder, poll_seconds=max(1.0, every / 2))

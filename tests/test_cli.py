@@ -65,3 +65,13 @@ def test_store_url_from_oms_toml_is_used(tmp_path: Path) -> None:
     config.write_text("[store\nurl = 1")
     broken = _oms(tmp_path, "check")
     assert broken.returncode == 2 and "oms.toml is not valid TOML" in broken.stderr
+
+
+def test_the_demo_partner_sends_850s_that_arrive_and_are_acknowledged(tmp_path: Path) -> None:
+    proc = _oms(tmp_path, "demo", "--no-tui", "--orders", "200", "--skus", "80", "--gateway-seconds", "4")
+    assert proc.returncode == 0, proc.stderr
+    arrived = int(proc.stdout.split("gateway: ")[1].split()[0])
+    assert arrived >= 1
+    mailbox = tmp_path / "mailboxes" / "acme-retail"
+    assert len(list((mailbox / "in" / "archive").iterdir())) >= 1
+    assert len(list((mailbox / "out").glob("997_*.x12"))) >= 1
