@@ -29,11 +29,13 @@ bench: $(BIN)/oms
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/race.py
 	$(BIN)/python bench/edi.py
+	$(BIN)/python bench/gateway.py
 
 bench-quick: $(BIN)/oms
 	$(BIN)/python bench/intake.py --quick
 	$(BIN)/python bench/race.py --quick
 	$(BIN)/python bench/edi.py --quick
+	$(BIN)/python bench/gateway.py --quick
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .mypy_cache
