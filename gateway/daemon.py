@@ -34,7 +34,7 @@ from store.outbox import claimants
 
 from .csv_folder import DropFolder
 from .dispatch import dispatch_edi, edi_for_shipments
-from .partners import is_retryable, open_mailbox, poll_partner
+from .partners import KeptOpen, is_retryable, open_mailbox, poll_partner
 from .settings import FolderSpec, GatewaySettings, MailboxSpec
 
 __all__ = ["Gateway", "Worker", "holder_id"]
@@ -88,8 +88,10 @@ class Gateway:
         return out
 
     def _partner(self, spec: MailboxSpec) -> Worker:
+        kept = KeptOpen(spec, self.opener)  # one connection across polls while it works
+
         def run() -> str:
-            r = poll_partner(self.store, spec, opener=self.opener, stop=self.stop.is_set)
+            r = poll_partner(self.store, spec, opener=kept, stop=self.stop.is_set)
             text = f"{r.files} files, {r.orders} orders"
             if r.again:
                 text += f", {r.again} seen before"
@@ -97,7 +99,7 @@ class Gateway:
                 text += f", {len(r.refused)} names refused"
             return text
 
-        return Worker(spec.worker, spec.poll_seconds, run)
+        return Worker(spec.worker, spec.poll_seconds, run, on_stop=kept.close)
 
     def _folder(self, spec: FolderSpec) -> Worker:
         folder = DropFolder(self.store, spec.path, profile=spec.profile, channel=spec.channel, columns=spec.columns,
@@ -121,8 +123,12 @@ class Gateway:
         """One pass of every worker (under its lease); 0 when every pass succeeded, else 1."""
         failed = 0
         for w in self.workers():
-            if not self._pass(w):
-                failed += 1
+            try:
+                if not self._pass(w):
+                    failed += 1
+            finally:
+                if w.on_stop is not None:
+                    w.on_stop()  # connections closed, nothing left running
         return 1 if failed else 0
 
     def serve(self, stop: threading.Event | None = None) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from connectors.errors import HostKeyRefused, TransferError, UnsafeName
 from connectors.mailbox import LocalMailbox, Mailbox
@@ -25,7 +26,7 @@ from store.journal import audit
 from .errors import SettingsError
 from .settings import MailboxSpec
 
-__all__ = ["PollReport", "open_mailbox", "poll_partner", "alert"]
+__all__ = ["KeptOpen", "PollReport", "open_mailbox", "poll_partner", "alert"]
 
 log = logging.getLogger("oms.gateway.partner")
 
@@ -55,42 +56,78 @@ def alert(store: Store, partner: str, what: str, detail: str) -> None:
 
 
 def poll_partner(
-    store: Store, spec: MailboxSpec, *, opener: Callable[[MailboxSpec], Mailbox] = open_mailbox, actor: str = "gateway",
+    store: Store, spec: MailboxSpec, *, opener: Callable[[MailboxSpec], Any] = open_mailbox, actor: str = "gateway",
     stop: Callable[[], bool] = lambda: False,
 ) -> PollReport:
     """Take every file in the partner's inbox. Raises MailboxError when the mailbox cannot be
-    reached or the connection drops (the caller retries; nothing is lost either way)."""
+    reached or the connection drops (the caller retries; nothing is lost either way).
+    `opener(spec)` gives a context manager yielding the mailbox (a new connection, or a
+    `KeptOpen` one)."""
     report = PollReport(spec.partner)
     try:
-        box = opener(spec)
-    except HostKeyRefused as exc:
+        with opener(spec) as box:
+            _take(store, spec, box, report, actor, stop)
+    except HostKeyRefused as exc:  # only connecting raises it
         alert(store, spec.partner, "host_key_refused", str(exc))
         raise
-    with box:
-        for remote in box.list_inbound():
-            if stop():  # SIGTERM: the file in hand was finished; the rest waits for the next run
-                break
-            try:
-                data = box.fetch(remote.name)
-            except UnsafeName as exc:
-                report.refused.append(remote.name)
-                alert(store, spec.partner, "unsafe_file_name", str(exc))
-                log.warning("refused a file name", extra={"worker": spec.worker, "file": remote.name})
-                continue
-            source = f"{spec.where()}/{spec.inbox}/{remote.name}"
-            result = receive_x12(store, data, source=source, partner=spec.partner, actor=actor)
-            if result.duplicate_document:
-                report.again += 1
-            else:
-                report.files += 1
-                report.orders += sum(1 for ic in result.interchanges for s in ic.sets if s.status == "ingested")
-                log.info("file taken in", extra={"worker": spec.worker, "file": remote.name, "document": result.document_id,
-                                                 "state": result.state})
-            box.archive(remote.name)  # only now: the document is committed
     return report
+
+
+def _take(store: Store, spec: MailboxSpec, box: Mailbox, report: PollReport, actor: str,
+          stop: Callable[[], bool]) -> None:
+    for remote in box.list_inbound():
+        if stop():  # SIGTERM: the file in hand was finished; the rest waits for the next run
+            break
+        try:
+            data = box.fetch(remote.name)
+        except UnsafeName as exc:
+            report.refused.append(remote.name)
+            alert(store, spec.partner, "unsafe_file_name", str(exc))
+            log.warning("refused a file name", extra={"worker": spec.worker, "file": remote.name})
+            continue
+        source = f"{spec.where()}/{spec.inbox}/{remote.name}"
+        result = receive_x12(store, data, source=source, partner=spec.partner, actor=actor)
+        if result.duplicate_document:
+            report.again += 1
+        else:
+            report.files += 1
+            report.orders += sum(1 for ic in result.interchanges for s in ic.sets if s.status == "ingested")
+            log.info("file taken in", extra={"worker": spec.worker, "file": remote.name, "document": result.document_id,
+                                             "state": result.state})
+        box.archive(remote.name)  # only now: the document is committed
 
 
 def is_retryable(exc: BaseException) -> bool:
     """A dropped connection or a busy server is worth another try soon; a refused host key, a
     refused login, a refused name or a clash of names needs an operator."""
     return isinstance(exc, TransferError)
+
+
+class KeptOpen:
+    """A mailbox connection kept between passes (an SSH handshake costs more than a poll):
+    `with kept as box:` connects when needed, and a pass that ends in an error closes the
+    connection so the next pass starts afresh."""
+
+    def __init__(self, spec: MailboxSpec, opener: Callable[[MailboxSpec], Mailbox] = open_mailbox) -> None:
+        self.spec, self.opener = spec, opener
+        self.box: Mailbox | None = None
+
+    def __call__(self, spec: MailboxSpec) -> KeptOpen:  # usable where an opener is expected
+        return self
+
+    def __enter__(self) -> Mailbox:
+        if self.box is None:
+            self.box = self.opener(self.spec)
+        return self.box
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.close()
+
+    def close(self) -> None:
+        box, self.box = self.box, None
+        if box is not None:
+            try:
+                box.close()
+            except Exception:  # closing a dead connection: nothing more to lose
+                pass
