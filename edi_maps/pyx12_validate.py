@@ -54,6 +54,9 @@ import pyx12.params
 import pyx12.x12n_document
 
 from .errors import ParseError
+from .pyx12_codes import install as _share_codes
+
+_share_codes()  # one parsed codes.xml per process (see pyx12_codes)
 
 __all__ = [
     "ElementFinding",
