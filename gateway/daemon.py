@@ -23,6 +23,7 @@ import os
 import random
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -66,6 +67,8 @@ class Gateway:
         self.stop = threading.Event()
         self._folders: dict[str, DropFolder] = {}
         self._watching: set[str] = set()
+        self._renew_at: dict[str, float] = {}  # worker -> when (monotonic) its lease is renewed
+        self._last_beat: dict[str, tuple[str, str | None, float]] = {}
 
     # ------------------------------------------------------------------------- workers
 
@@ -80,7 +83,7 @@ class Gateway:
                 turned = edi_for_shipments(self.store, list(specs), holder=self.holder, reclaim_from=dead)
                 r = dispatch_edi(self.store, specs, opener=self.opener, holder=self.holder, reclaim_from=dead)
                 if r.errors:
-                    raise _PassFailed("; ".join(r.errors), sent=r.sent)
+                    raise _PassFailed("; ".join(r.errors))
                 return f"sent {r.sent}" + (f", {turned} shipments turned into 856/810" if turned else "")
 
             out.append(Worker("dispatcher", self.settings.dispatch_seconds, dispatch, lease=False,
@@ -156,11 +159,23 @@ class Gateway:
                 w.on_stop()
             if w.lease:
                 release(self.store, w.name, self.holder)
+                self._renew_at.pop(w.name, None)
             self._beat(w, "stopped", None)
 
     def _holds(self, w: Worker) -> bool:
+        """Whether this process holds the worker's lease; renewed once half of it has run,
+        not on every pass (a poll every second would otherwise write every second)."""
         if not w.lease:
             return True
+        if time.monotonic() < self._renew_at.get(w.name, 0.0):
+            return True
+        if self._take(w):
+            self._renew_at[w.name] = time.monotonic() + self.settings.lease_seconds / 2
+            return True
+        self._renew_at.pop(w.name, None)
+        return False
+
+    def _take(self, w: Worker) -> bool:
         if acquire(self.store, w.name, self.holder, seconds=self.settings.lease_seconds):
             return True
         # A gateway on this host that died (kill -9, a crash) leaves its lease behind until it
@@ -203,6 +218,12 @@ class Gateway:
         return False
 
     def _beat(self, w: Worker, state: str, detail: str | None) -> None:
+        """Write the worker's heartbeat when what it says changed or `heartbeat_seconds` passed."""
+        now = time.monotonic()
+        last = self._last_beat.get(w.name)
+        if last is not None and last[:2] == (state, detail) and now - last[2] < self.settings.heartbeat_seconds:
+            return
+        self._last_beat[w.name] = (state, detail, now)
         try:
             beat(self.store, w.name, host=socket.gethostname(), pid=os.getpid(), state=state, detail=detail)
         except Exception as exc:  # a heartbeat never stops the work
@@ -224,7 +245,5 @@ def _dead_here(holder: str) -> bool:
 
 
 class _PassFailed(Exception):
-    def __init__(self, message: str, *, sent: int) -> None:
-        super().__init__(message)
-        self.sent = sent
+    pass
 
