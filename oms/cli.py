@@ -25,8 +25,8 @@ def _open(ctx: click.Context, *, create: bool = False) -> Store:
         raise click.ClickException(str(exc)) from exc
     if create:
         upgrade(store)
-    elif current_revision(store) != head_revision():
-        if current_revision(store) is None:
+    elif (revision := current_revision(store)) != head_revision():
+        if revision is None:
             raise click.ClickException(f"no store at {store.url}: run `oms init` first")
         upgrade(store)  # an older schema: bring it forward, as `oms init` would
     return store
@@ -38,7 +38,8 @@ def _open(ctx: click.Context, *, create: bool = False) -> Store:
 @click.pass_context
 def cli(ctx: click.Context, url: str | None) -> None:
     """oms: every order from every channel in one store."""
-    ctx.obj = {"url": url or _configured_url() or default_url()}
+    config = _load_config()  # read once; commands find it in ctx.obj
+    ctx.obj = {"url": url or (config.store.url if config is not None else None) or default_url(), "config": config}
 
 
 class BadConfig(click.ClickException):
@@ -61,12 +62,6 @@ def _load_config() -> Config | None:
         raise BadConfig(str(exc)) from exc
 
 
-def _configured_url() -> str | None:
-    """`[store] url` from oms.toml, if the admin set one."""
-    config = _load_config()
-    return config.store.url if config is not None else None
-
-
 @cli.command()
 @click.pass_context
 def init(ctx: click.Context) -> None:
@@ -78,7 +73,7 @@ def init(ctx: click.Context) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(resources.files("oms").joinpath("sample.toml").read_text())
         click.echo(f"wrote {path}")
-    config = _load_config()
+    config = ctx.obj["config"] or _load_config()
     if config is not None:
         try:
             changes = apply_setup(store, to_setup(config))

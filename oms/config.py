@@ -171,6 +171,10 @@ def load_config(path: Path) -> Config:
         if len(set(used)) != 3 or any(c.isalnum() or c == " " for c in used):
             raise ConfigFileError(f"{path}: partner {p.code}: element, component and terminator must be three "
                                   f"different characters, none a letter, digit or space (got {used!r})")
+    channels = {c.code for c in config.channels} | {p.code for p in config.partners}
+    for n, f in enumerate(config.folders, 1):
+        if f.channel not in channels:
+            raise ConfigFileError(f"{path}: folders[{n}].channel: no channel {f.channel!r} in this file")
     return config
 
 
@@ -257,12 +261,8 @@ def to_gateway(config: Config, *, base: Path, env: Mapping[str, str]) -> tuple[G
         )
         mailboxes.append(MailboxSpec(p.code, "sftp", sftp=sftp, inbox=m.inbox, outbox=m.outbox, archive=archive,
                                      poll_seconds=m.poll_seconds))
-    channels = {c.code for c in config.channels} | {p.code for p in config.partners}
-    folders = []
-    for n, f in enumerate(config.folders, 1):
-        if f.channel not in channels:
-            raise ConfigFileError(f"folders[{n}].channel: no channel {f.channel!r} in this file")
-        folders.append(FolderSpec(where(f.path), f.profile, f.channel, dict(f.columns), f.settle_seconds))
+    folders = [FolderSpec(where(f.path), f.profile, f.channel, dict(f.columns), f.settle_seconds)
+               for f in config.folders]
     g = config.gateway
     settings = GatewaySettings(mailboxes=tuple(mailboxes), folders=tuple(folders), dispatch_seconds=g.dispatch_seconds,
                                heartbeat_seconds=g.heartbeat_seconds, lease_seconds=g.lease_seconds, retries=g.retries)

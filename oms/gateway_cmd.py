@@ -14,7 +14,6 @@ import os
 import signal
 import sys
 import threading
-from pathlib import Path
 from types import FrameType
 
 import click
@@ -31,25 +30,26 @@ EXIT_OK, EXIT_PASS_FAILED, EXIT_CONFIG, EXIT_STORE = 0, 1, 2, 3
 @click.pass_context
 def gateway(ctx: click.Context, once: bool, log_format: str | None) -> None:
     """Bring orders in from partners' mailboxes and drop folders; deliver EDI documents."""
+    from connectors.sftp import loose_permissions
     from gateway.daemon import Gateway
     from gateway.logs import configure
     from oms.cli import _config_path, _open
-    from oms.config import ConfigFileError, load_config, to_gateway
+    from oms.config import ConfigFileError, to_gateway
 
     path = _config_path()
-    if not path.exists():
+    config = ctx.obj["config"]  # read (and checked) once by the `oms` group
+    if config is None:
         click.echo(f"no configuration at {path}: run `oms init` and add partners or folders", err=True)
         sys.exit(EXIT_CONFIG)
     try:
-        config = load_config(path)
         settings, warnings = to_gateway(config, base=path.parent, env=os.environ)
     except ConfigFileError as exc:
         click.echo(f"oms gateway: {exc}", err=True)
         sys.exit(EXIT_CONFIG)
     configure(log_format or config.gateway.log)
     log = logging.getLogger("oms.gateway")
-    if _loose(path):
-        warnings.append(f"{path} can be read or written by others (chmod 600 it)")
+    if (why := loose_permissions(path, secret=False)) is not None:
+        warnings.append(why)
     for w in warnings:
         log.warning(w)
     if not settings.mailboxes and not settings.folders:
@@ -76,9 +76,3 @@ def gateway(ctx: click.Context, once: bool, log_format: str | None) -> None:
     store.dispose()
     sys.exit(EXIT_OK)
 
-
-def _loose(path: Path) -> bool:
-    try:
-        return bool(path.stat().st_mode & 0o077 & ~0o044)  # group/other may read a config, not write it
-    except OSError:
-        return False
