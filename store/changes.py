@@ -31,11 +31,10 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from .canonical import Address, CanonicalLine
-from .catalog import channel_location_ids
 from .db import Store
 from .errors import TransitionError
-from .intake import SkuResolver
-from .inventory import release, reserve
+from .intake import SkuResolver, _Allocator, _book_placed, _PlannedLine
+from .inventory import release
 from .journal import audit
 from .models import Backorder, Channel, Order, OrderLine, Reservation
 from .orders import cancel_in, move, status_from_lines
@@ -111,12 +110,11 @@ def apply_change(store: Store, change: OrderChange, *, actor: str = "edi", docum
                                  "nothing changed (the change is kept with its document)")
         try:
             with conn.begin_nested():
-                done = _Apply(conn, row, change, actor).run()
+                done, status = _Apply(conn, row, change, actor).run()
         except _Conflict as exc:
             reason = str(exc)
             _flag(conn, row, reason, actor, document_id)
             return ChangeOutcome("conflict", row.id, row.status, reason)
-        status = conn.execute(select(Order.status).where(Order.id == row.id)).scalar_one()
         detail: dict[str, Any] = {"external_id": change.external_id, "done": list(done), "status": status}
         if document_id is not None:
             detail["document_id"] = document_id
@@ -145,7 +143,8 @@ class _Apply:
         self.done: list[str] = []
         self.now = utcnow()
 
-    def run(self) -> list[str]:
+    def run(self) -> tuple[list[str], str]:
+        """What was done, and the order's status afterwards."""
         conn, row, change = self.conn, self.row, self.change
         if row.status in ("shipped", "closed", "cancelled"):
             raise _Conflict(f"order {change.external_id} is {row.status}; it can no longer change")
@@ -153,15 +152,17 @@ class _Apply:
             if row.status == "partially_shipped":
                 raise _Conflict(f"order {change.external_id} has partly shipped; cancel what is left line by line")
             units = cancel_in(conn, row.id, change.reason or "cancelled by the customer", actor=self.actor)
-            return [f"order cancelled, {units} reserved units given back"]
+            return [f"order cancelled, {units} reserved units given back"], "cancelled"
         lines = list(conn.execute(select(OrderLine).where(OrderLine.order_id == row.id).order_by(OrderLine.line_no)))
         for lc in change.lines:
             if lc.action == "add":
                 self._add(lc, lines)
                 continue
-            target = _find(lc, lines)
-            if target is None:
+            found = _find(lc, lines)
+            if found is None:
                 raise _Conflict(f"{lc.name()} is not on order {change.external_id}")
+            # Read the line again: an earlier line change in this change may have moved its quantities.
+            target = conn.execute(select(OrderLine).where(OrderLine.id == found.id)).one()
             if lc.action == "cancel":
                 self._cancel_line(target)
             elif lc.action == "update":
@@ -174,8 +175,7 @@ class _Apply:
             if lc.note:
                 self.done.append(f"line {target.line_no}: {lc.note}")
         self._header()
-        self._settle()
-        return self.done
+        return self.done, self._settle()
 
     # ------------------------------------------------------------------------------ lines
 
@@ -201,7 +201,7 @@ class _Apply:
                 exception="unknown_item", exception_detail=detail))
             self.done.append(f"line {line_no}: unknown item, the order waits in unknown_item")
         elif ln.qty > 0 and all(x.sku_id is not None for x in lines):
-            self._allocate(lid, sku, ln.qty, line_no)
+            self._allocate(lid, _PlannedLine(line_no, ln, sku))
         lines.append(self.conn.execute(select(OrderLine).where(OrderLine.id == lid)).one())
 
     def _cancel_line(self, line: Any) -> None:
@@ -238,29 +238,22 @@ class _Apply:
         self.conn.execute(update(OrderLine).where(OrderLine.id == line.id).values(qty=qty))
         self.done.append(f"line {line.line_no}: quantity {line.qty} -> {qty}")
         if known and line.sku_id is not None:
-            self._allocate(line.id, line.sku_id, qty - line.qty, line.line_no)
+            more = CanonicalLine(line.item, qty - line.qty, line.unit_price_minor, item_kind=line.item_kind)
+            self._allocate(line.id, _PlannedLine(line.line_no, more, line.sku_id))
 
     # ------------------------------------------------------------------------------ stock
 
-    def _allocate(self, line_id: int, sku: int, qty: int, line_no: int) -> None:
-        """Reserve `qty` more units of a line, where it already has stock first, else backorder."""
+    def _allocate(self, line_id: int, p: _PlannedLine) -> None:
+        """Reserve `p.line.qty` more units of a line, where it already has stock first, else backorder."""
+        assert p.sku_id is not None
         own = self.conn.execute(
             select(Reservation.location_id).where(Reservation.line_id == line_id, Reservation.state == "active")
             .order_by(Reservation.id)
         ).scalars().all()
-        for loc in dict.fromkeys([*own, *channel_location_ids(self.conn, self.row.channel_id)]):
-            if reserve(self.conn, sku, loc, qty):
-                self.conn.execute(insert(Reservation).values(line_id=line_id, sku_id=sku, location_id=loc, qty=qty,
-                                                             state="active", created_at=self.now))
-                self.conn.execute(update(OrderLine).where(OrderLine.id == line_id)
-                                  .values(qty_reserved=OrderLine.qty_reserved + qty))
-                self.done.append(f"line {line_no}: {qty} more units reserved")
-                return
-        self.conn.execute(insert(Backorder).values(line_id=line_id, sku_id=sku, qty=qty, state="open",
-                                                   created_at=self.now))
-        self.conn.execute(update(OrderLine).where(OrderLine.id == line_id)
-                          .values(qty_backordered=OrderLine.qty_backordered + qty))
-        self.done.append(f"line {line_no}: {qty} more units backordered")
+        _Allocator(self.conn, {p.sku_id}, prefer=own).allocate([(self.row.channel_id, p)])
+        _book_placed(self.conn, [(line_id, p)], self.now)
+        how = "reserved" if p.location_id is not None else "backordered"
+        self.done.append(f"line {p.line_no}: {p.line.qty} more units {how}")
 
     def _shrink_backorders(self, line_id: int, qty: int) -> None:
         rows = self.conn.execute(
@@ -312,8 +305,8 @@ class _Apply:
         if values:
             self.conn.execute(update(Order).where(Order.id == self.row.id).values(**values))
 
-    def _settle(self) -> None:
-        """Total, version and status after the lines changed."""
+    def _settle(self) -> str:
+        """Total, version and status after the lines changed; returns the status."""
         conn, oid = self.conn, self.row.id
         total, open_units, shipped, unknown = conn.execute(
             select(
@@ -326,11 +319,11 @@ class _Apply:
         conn.execute(update(Order).where(Order.id == oid).values(
             total_minor=int(total), version=Order.version + 1, updated_at=self.now))
         if self.row.status == "on_hold":
-            return  # a hold stays; releasing it reads the lines again
+            return str(self.row.status)  # a hold stays; releasing it reads the lines again
         if int(open_units) == 0 and int(shipped) == 0:
             dst = "cancelled"
         elif unknown:
-            return  # waits in unknown_item; resolving the item allocates it
+            return str(self.row.status)  # waits in unknown_item; resolving the item allocates it
         else:
             dst = status_from_lines(conn, oid)
         if dst != self.row.status:
@@ -338,6 +331,7 @@ class _Apply:
                 move(conn, oid, dst, actor=self.actor, reason="changed by the customer")
             except TransitionError as exc:
                 raise _Conflict(str(exc)) from exc
+        return dst
 
 
 

@@ -12,7 +12,7 @@ from .db import Store
 from .errors import TransitionError
 from .inventory import apply_movement, release
 from .journal import audit, enqueue
-from .models import Channel, Order, OrderLine, Reservation, Shipment, ShipmentLine
+from .models import Channel, OrderLine, Reservation, Shipment, ShipmentLine
 from .orders import _load, status_from_lines, move
 from .types import utcnow
 
@@ -61,7 +61,7 @@ def ship_reserved(
         )
         dst = status_from_lines(conn, order_id)
         move(conn, order_id, dst, actor=actor, reason=f"{carrier} {tracking}")
-        code = conn.execute(select(Channel.code).join(Order, Order.channel_id == Channel.id).where(Order.id == order_id)).scalar_one()
+        code = conn.execute(select(Channel.code).where(Channel.id == order.channel_id)).scalar_one()
         for sid in shipments.values():
             enqueue(conn, "shipment_confirm", code, f"shipment_confirm:{sid}",
                     {"order_id": order_id, "shipment_id": sid, "carrier": carrier, "tracking": tracking}, order_id)

@@ -13,22 +13,23 @@ stock, and writes audit events and outbox rows with the change (invariants 1, 3,
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .canonical import CanonicalLine, CanonicalOrder, order_to_dict
 from .catalog import channel_location_ids
 from .db import Store
-from .errors import ConflictError, NotFound, OrderInvalid
+from .errors import ConflictError, OrderInvalid
 from .bulk import insert_rows
 from .ids import allocate_ids
 from .inventory import reserve, reserve_many
 from .journal import audit_many, enqueue_many
-from .orders import move, status_from_lines
+from .orders import _load, move, status_from_lines
 from .models import (
     Backorder,
     Channel,
@@ -72,6 +73,11 @@ class IngestReport:
     @property
     def rejected(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.action == "rejected"]
+
+    @property
+    def unknown_items(self) -> int:
+        """Orders taken in (created or updated) that wait in the `unknown_item` queue."""
+        return sum(1 for o in self.outcomes if o.action in ("created", "updated") and o.status == "received")
 
     def summary(self) -> dict[str, int]:
         keys = ("created", "updated", "unchanged", "conflict", "rejected")
@@ -203,16 +209,65 @@ class _PlannedLine:
     sku_id: int | None
     location_id: int | None = None
 
+    @property
+    def reserved(self) -> bool:
+        return self.location_id is not None
+
+    @property
+    def backordered(self) -> bool:
+        return self.sku_id is not None and self.location_id is None and self.line.qty > 0
+
+
+def _stock_rows(
+    placed: Iterable[tuple[int, _PlannedLine]], now: dt.datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The reservation and backorder rows for (line id, placed line) pairs."""
+    reservations, backorders = [], []
+    for lid, p in placed:
+        if p.reserved:
+            reservations.append({"line_id": lid, "sku_id": p.sku_id, "location_id": p.location_id,
+                                 "qty": p.line.qty, "state": "active", "created_at": now, "closed_at": None})
+        elif p.backordered:
+            backorders.append({"line_id": lid, "sku_id": p.sku_id, "qty": p.line.qty, "state": "open",
+                               "created_at": now, "closed_at": None})
+    return reservations, backorders
+
+
+_BOOK = (
+    update(OrderLine)
+    .where(OrderLine.id == bindparam("b_line"))
+    .values(qty_reserved=OrderLine.qty_reserved + bindparam("b_reserved"),
+            qty_backordered=OrderLine.qty_backordered + bindparam("b_backordered"))
+)
+
+
+def _book_placed(conn: Connection, placed: Sequence[tuple[int, _PlannedLine]], now: dt.datetime) -> None:
+    """Book `p.line.qty` more units on lines that exist already, as `_Allocator` placed them:
+    a reservation row and qty_reserved where it reserved stock, else a backorder row and
+    qty_backordered. (New lines carry their counts in the row `_Batch._write_lines` inserts.)"""
+    reservations, backorders = _stock_rows(placed, now)
+    insert_rows(conn, Reservation, reservations)
+    insert_rows(conn, Backorder, backorders)
+    counts = [
+        {"b_line": lid, "b_reserved": p.line.qty if p.reserved else 0,
+         "b_backordered": p.line.qty if p.backordered else 0}
+        for lid, p in placed if p.reserved or p.backordered
+    ]
+    if counts:
+        conn.execute(_BOOK, counts)
+
 
 class _Allocator:
-    """Reserves whole lines at the first serving location with enough available stock.
+    """Reserves whole lines at the first serving location with enough available stock;
+    locations in `prefer` (a line's own, for a change) are tried before the channel's.
 
     The prefetched availability only picks where to try; the conditional UPDATE decides.
     Routing rules (splits, distance, capacity) are to refine this.
     """
 
-    def __init__(self, conn: Connection, sku_ids: set[int]) -> None:
+    def __init__(self, conn: Connection, sku_ids: set[int], *, prefer: Sequence[int] = ()) -> None:
         self.conn = conn
+        self.prefer = list(prefer)
         self.avail: dict[tuple[int, int], int] = {}
         self._locs: dict[int, list[int]] = {}
         for chunk in _chunks(sorted(sku_ids), 900):
@@ -227,7 +282,7 @@ class _Allocator:
 
     def locations(self, channel: int) -> list[int]:
         if channel not in self._locs:
-            self._locs[channel] = channel_location_ids(self.conn, channel)
+            self._locs[channel] = list(dict.fromkeys([*self.prefer, *channel_location_ids(self.conn, channel)]))
         return self._locs[channel]
 
     def _pick(self, channel: int, sku: int, qty: int, skip: Collection[int] = ()) -> int | None:
@@ -395,10 +450,8 @@ class _Batch:
         flat = [(oid, p) for oid, plan in zip(order_ids, plans) for p in plan]
         if line_ids is None:
             line_ids = allocate_ids(self.conn, OrderLine, len(flat))
-        line_rows, reservations, backorders = [], [], []
+        line_rows = []
         for lid, (oid, p) in zip(line_ids, flat):
-            reserved = p.location_id is not None
-            backordered = p.sku_id is not None and not reserved and p.line.qty > 0
             line_rows.append(
                 {
                     "id": lid,
@@ -413,22 +466,13 @@ class _Batch:
                     "uom": p.line.uom,
                     "qty": p.line.qty,
                     "unit_price_minor": p.line.unit_price_minor,
-                    "qty_reserved": p.line.qty if reserved else 0,
-                    "qty_backordered": p.line.qty if backordered else 0,
+                    "qty_reserved": p.line.qty if p.reserved else 0,
+                    "qty_backordered": p.line.qty if p.backordered else 0,
                     "qty_shipped": 0,
                     "qty_cancelled": 0,
                 }
             )
-            if reserved:
-                reservations.append(
-                    {"line_id": lid, "sku_id": p.sku_id, "location_id": p.location_id, "qty": p.line.qty,
-                     "state": "active", "created_at": self.now, "closed_at": None}
-                )
-            elif backordered:
-                backorders.append(
-                    {"line_id": lid, "sku_id": p.sku_id, "qty": p.line.qty, "state": "open",
-                     "created_at": self.now, "closed_at": None}
-                )
+        reservations, backorders = _stock_rows(zip(line_ids, (p for _, p in flat)), self.now)
         insert_rows(self.conn, OrderLine, line_rows)
         insert_rows(self.conn, Reservation, reservations)
         insert_rows(self.conn, Backorder, backorders)
@@ -533,11 +577,9 @@ def reprocess_unknown_items(store: Store, order_id: int, *, actor: str = "operat
     Returns the order's status afterwards."""
 
     def _do(conn: Connection) -> str:
-        order = conn.execute(select(Order).where(Order.id == order_id)).first()
-        if order is None:
-            raise NotFound(f"no order {order_id}")
+        order = _load(conn, order_id)  # locked, so two operators resolving it at once reserve once
         if order.exception != "unknown_item":
-            return str(order.status)
+            return order.status
         lines = conn.execute(
             select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_no)
         ).all()
@@ -556,27 +598,17 @@ def reprocess_unknown_items(store: Store, order_id: int, *, actor: str = "operat
         exception, detail = _unknown_items(plan)
         if exception:
             conn.execute(update(Order).where(Order.id == order_id).values(exception_detail=detail))
-            return str(order.status)
+            return order.status
         now = utcnow()
         for ln, p in zip(lines, plan):
             if ln.sku_id is None:
                 conn.execute(update(OrderLine).where(OrderLine.id == ln.id).values(sku_id=p.sku_id))
-        todo = [(ln, p) for ln, p in zip(lines, plan) if p.line.qty > 0]
+        todo = [(ln.id, p) for ln, p in zip(lines, plan) if p.line.qty > 0]
         if order.status != "on_hold":
             _Allocator(conn, {p.sku_id for _, p in todo if p.sku_id is not None}).allocate(
                 [(order.channel_id, p) for _, p in todo])
-            for ln, p in todo:
-                if p.location_id is not None:
-                    conn.execute(insert(Reservation).values(line_id=ln.id, sku_id=p.sku_id, location_id=p.location_id,
-                                                            qty=p.line.qty, state="active", created_at=now))
-                    conn.execute(update(OrderLine).where(OrderLine.id == ln.id)
-                                 .values(qty_reserved=OrderLine.qty_reserved + p.line.qty))
-                else:
-                    conn.execute(insert(Backorder).values(line_id=ln.id, sku_id=p.sku_id, qty=p.line.qty, state="open",
-                                                          created_at=now))
-                    conn.execute(update(OrderLine).where(OrderLine.id == ln.id)
-                                 .values(qty_backordered=OrderLine.qty_backordered + p.line.qty))
-        status = str(order.status) if order.status == "on_hold" else status_from_lines(conn, order_id)
+            _book_placed(conn, todo, now)
+        status = order.status if order.status == "on_hold" else status_from_lines(conn, order_id)
         conn.execute(
             update(Order)
             .where(Order.id == order_id)

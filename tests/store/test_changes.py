@@ -72,6 +72,38 @@ def test_a_cancelled_line_releases_its_stock_and_the_last_one_cancels_the_order(
     assert check(catalog).ok
 
 
+
+def test_more_units_go_where_the_line_is_reserved_before_the_preferred_location(catalog: Store) -> None:
+    receive(catalog, "S1", "B", 5)
+    oid = _placed(catalog, "PO-1", ("1", "S1", 2))  # only B has stock: reserved there
+    receive(catalog, "S1", "A", 10)  # A comes first for the channel, but the line is at B
+    done = apply_change(catalog, OrderChange("web", "PO-1", (LineChange("update", "1", qty=4),)))
+    assert done.done == ("line 1: quantity 2 -> 4", "line 1: 2 more units reserved")
+    assert _qtys(catalog, oid) == [(4, 4, 0, 0)]
+    assert (level(catalog, "S1", "A"), level(catalog, "S1", "B")) == ((10, 0), (5, 4))
+    assert check(catalog).ok
+
+
+def test_line_changes_in_one_change_each_see_what_the_one_before_did(catalog: Store) -> None:
+    receive(catalog, "S1", "A", 20)
+    receive(catalog, "S2", "A", 20)
+    oid = _placed(catalog, "PO-1", ("1", "S1", 6), ("2", "S2", 2))
+    # Fewer then cancelled; more then fewer again: each step works on the line as the last one left it.
+    both = (LineChange("update", "1", qty=4), LineChange("cancel", "1"),
+            LineChange("update", "2", qty=5), LineChange("update", "2", qty=3))
+    done = apply_change(catalog, OrderChange("web", "PO-1", both))
+    assert (done.status, done.order_status) == ("applied", "allocated"), done
+    assert _qtys(catalog, oid) == [(4, 0, 0, 4), (3, 3, 0, 0)]
+    assert (level(catalog, "S1", "A"), level(catalog, "S2", "A")) == ((20, 0), (20, 3))
+    # More units then the line cancelled: the extra reservation goes back too, and the order with it.
+    oid = _placed(catalog, "PO-2", ("1", "S1", 2))
+    done = apply_change(catalog, OrderChange("web", "PO-2", (LineChange("update", "1", qty=4), LineChange("cancel", "1"))))
+    assert (done.status, done.order_status) == ("applied", "cancelled"), done
+    assert _qtys(catalog, oid) == [(4, 0, 0, 4)]
+    assert level(catalog, "S1", "A") == (20, 0)
+    assert order_row(catalog, "PO-2").status == "cancelled"
+    assert check(catalog).ok
+
 def test_a_line_is_found_by_its_item_when_the_change_gives_no_line_id(catalog: Store) -> None:
     receive(catalog, "S1", "A", 10)
     receive(catalog, "S2", "A", 10)

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
+import time
 
 import pytest
+from sqlalchemy import select, text
 
-from store import CanonicalLine, CanonicalOrder, Store, check, ingest
+from store import CanonicalLine, CanonicalOrder, Store, check, ingest, open_store
 from store.catalog import add_alias
 from store.intake import reprocess_unknown_items
 from store.inventory import receive
-from store.models import AuditEvent, Backorder, Order, OrderLine, OutboxMessage, Reservation
+from store.models import AuditEvent, Backorder, Order, OrderLine, OutboxMessage, Reservation, StockLevel
 from tests.factories import order
 from tests.store.helpers import count, level, lines_of, order_row
 
@@ -120,6 +124,57 @@ def test_mapping_the_unknown_item_reprocesses_the_order(stocked: Store) -> None:
     assert level(stocked, "S2", "A") == (5, 2)
     assert check(stocked).ok
 
+
+
+def _wait_for_lock_waits(store: Store, app: str, n: int) -> None:
+    """Until `n` connections named `app` wait for a lock (PostgreSQL); SQLite queues writers at BEGIN."""
+    if store.dialect != "postgresql":
+        time.sleep(0.3)
+        return
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with store.read() as conn:
+            waiting = conn.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :a AND wait_event_type = 'Lock'"),
+                {"a": app},
+            ).scalar_one()
+        if waiting >= n:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{n} connections never waited for a lock together")
+
+
+def test_two_operators_resolving_the_same_order_at_once_reserve_it_once(stocked: Store, db_url: str) -> None:
+    ingest(stocked, [order("55", ("S1", 1), ("ZZ-TOP-9", 2), kind="channel_item_id")])
+    row = order_row(stocked, "55")
+    add_alias(stocked, "S1", "channel_item_id", "S1", channel="web")
+    add_alias(stocked, "S2", "channel_item_id", "ZZ-TOP-9", channel="web")
+    app = f"oms-test-resolve-{os.getpid()}"
+    pg = stocked.dialect == "postgresql"
+    operators = open_store(db_url, **({"connect_args": {"application_name": app}} if pg else {}))
+    results: list[object] = []
+
+    def resolve() -> None:
+        try:
+            results.append(reprocess_unknown_items(operators, row.id))
+        except Exception as exc:  # the test reports it below
+            results.append(exc)
+
+    threads = [threading.Thread(target=resolve) for _ in range(2)]
+    # Hold the stock rows, so both operators are under way before either can reserve.
+    with stocked.write() as conn:
+        conn.execute(select(StockLevel.sku_id).with_for_update())
+        for t in threads:
+            t.start()
+        _wait_for_lock_waits(stocked, app, 2)
+    for t in threads:
+        t.join(timeout=60)
+    operators.dispose()
+    assert results == ["allocated", "allocated"]
+    assert [(ln.qty, ln.qty_reserved, ln.qty_backordered) for ln in lines_of(stocked, row.id)] == [(1, 1, 0), (2, 2, 0)]
+    assert (level(stocked, "S1", "A"), level(stocked, "S2", "A")) == ((10, 1), (5, 2))
+    assert count(stocked, Reservation) == 2
+    assert check(stocked).ok
 
 def test_aliases_are_scoped_to_their_channel_and_upc_is_global(stocked: Store) -> None:
     add_alias(stocked, "S1", "channel_item_id", "B00ABC", channel="amz")
