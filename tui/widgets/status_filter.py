@@ -50,10 +50,6 @@ class StatusFilter(OptionList):
             classes=classes,
         )
 
-    @property
-    def active(self) -> str:
-        return self._active
-
     def count(self, key: str) -> int | None:
         return self._counts.get(key)
 
