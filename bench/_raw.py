@@ -3,9 +3,10 @@ written straight against sqlite3 and psycopg 3 (pipeline mode).
 
 Per batch, in one transaction, exactly as intake does for orders it has not seen:
 existence look-up of (channel, external id); SKU resolution (codes, then aliases); stock
-prefetch; the channel's locations; one conditional UPDATE per line to reserve it at the first
-location with enough stock; then orders, order_lines (ids fetched back), reservations or
-backorders, one audit event and one outbox row per order, with the same column values.
+prefetch; the channel's locations; one conditional UPDATE per line of a positive quantity to
+reserve it at the first location with enough stock; then orders, order_lines (ids fetched
+back), reservations or backorders, one audit event and one outbox row per order, with the
+same column values (a line of quantity 0 reserves and backorders nothing, as in intake).
 Channels are looked up once per call, as `ingest` does.
 
 The baseline covers new orders only (the bench input has no repeats) and raises otherwise.
@@ -34,14 +35,17 @@ ORDER_COLS = (
     "total_minor", "priority", "placed_at", "requested_ship_date", "cancel_after",
 )
 LINE_COLS = (
-    "order_id", "line_no", "sku_id", "item", "item_kind", "item_ids", "description", "qty", "unit_price_minor",
-    "qty_reserved", "qty_backordered", "qty_shipped", "qty_cancelled",
+    "order_id", "line_no", "sku_id", "item", "item_kind", "item_ids", "description", "line_ref", "uom", "qty",
+    "unit_price_minor", "qty_reserved", "qty_backordered", "qty_shipped", "qty_cancelled",
 )
 RESERVATION_COLS = ("line_id", "sku_id", "location_id", "qty", "state", "created_at")
 BACKORDER_COLS = ("line_id", "sku_id", "qty", "state", "created_at")
 AUDIT_COLS = ("at", "actor", "entity", "entity_id", "action", "detail")
 OUTBOX_COLS = ("kind", "target", "idempotency_key", "payload", "order_id", "state", "attempts", "next_attempt_at",
                "created_at")
+# What `_write_tail` inserts, in its order.
+_TAIL = (("reservations", RESERVATION_COLS), ("backorders", BACKORDER_COLS), ("audit_events", AUDIT_COLS),
+         ("outbox", OUTBOX_COLS))
 
 
 def _insert_sql(table: str, cols: Sequence[str], ph: str, returning: bool = False) -> str:
@@ -68,6 +72,10 @@ class _Line:
     sku: int | None
     loc: int | None = None
 
+    @property
+    def backordered(self) -> bool:
+        return self.sku is not None and self.loc is None and self.line.qty > 0
+
 
 class _Rows:
     """Row values, converted the way SQLAlchemy binds them for the dialect."""
@@ -91,7 +99,7 @@ class _Rows:
     def status(plan: list[_Line]) -> str:
         if any(p.sku is None for p in plan):
             return "received"
-        return "allocated" if all(p.loc is not None for p in plan) else "backordered"
+        return "allocated" if all(p.loc is not None or p.line.qty == 0 for p in plan) else "backordered"
 
     @staticmethod
     def unknown(plan: list[_Line]) -> tuple[str | None, str | None]:
@@ -111,19 +119,12 @@ class _Rows:
         )
 
     def line(self, oid: int, p: _Line) -> tuple[Any, ...]:
-        ln, reserved = p.line, p.loc is not None
-        backordered = p.sku is not None and not reserved
+        ln = p.line
         return (
-            oid, p.no, p.sku, ln.item, ln.item_kind, self.js(dict(ln.identifiers())), ln.description, ln.qty,
-            ln.unit_price_minor, ln.qty if reserved else 0, ln.qty if backordered else 0, 0, 0,
+            oid, p.no, p.sku, ln.item, ln.item_kind, self.js(dict(ln.identifiers())), ln.description, ln.line_ref,
+            ln.uom, ln.qty, ln.unit_price_minor, ln.qty if p.loc is not None else 0, ln.qty if p.backordered else 0,
+            0, 0,
         )
-
-    def tail(self, lid: int, p: _Line, now: dt.datetime,
-             reservations: list[tuple[Any, ...]], backorders: list[tuple[Any, ...]]) -> None:
-        if p.loc is not None:
-            reservations.append((lid, p.sku, p.loc, p.line.qty, "active", self.ts(now)))
-        elif p.sku is not None:
-            backorders.append((lid, p.sku, p.line.qty, "open", self.ts(now)))
 
     def audit(self, oid: int, o: CanonicalOrder, plan: list[_Line], now: dt.datetime) -> tuple[Any, ...]:
         status = self.status(plan)
@@ -139,6 +140,47 @@ class _Rows:
         payload = {"order_id": oid, "external_id": o.external_id, "status": self.status(plan)}
         return ("order_ack", ch.code, f"order_ack:{oid}", self.js(payload), oid, "pending", 0, self.ts(now),
                 self.ts(now))
+
+
+def _write_tail(cur: Any, sql: Sequence[str], rows: _Rows, ch: _Channel, batch: Sequence[CanonicalOrder],
+                plans: list[list[_Line]], order_ids: Sequence[int], line_ids: Sequence[int], now: dt.datetime) -> None:
+    """Reservations or backorders, audit events and outbox rows: everything after the lines.
+    `cur` is an sqlite3 connection or a psycopg cursor (both have `executemany`)."""
+    ins_res, ins_back, ins_audit, ins_outbox = sql
+    flat = [p for plan in plans for p in plan]
+    reservations = [(lid, p.sku, p.loc, p.line.qty, "active", rows.ts(now)) for lid, p in zip(line_ids, flat)
+                    if p.loc is not None]
+    backorders = [(lid, p.sku, p.line.qty, "open", rows.ts(now)) for lid, p in zip(line_ids, flat) if p.backordered]
+    if reservations:
+        cur.executemany(ins_res, reservations)
+    if backorders:
+        cur.executemany(ins_back, backorders)
+    cur.executemany(ins_audit, [rows.audit(oid, o, plan, now) for oid, o, plan in zip(order_ids, batch, plans)])
+    cur.executemany(ins_outbox, [rows.outbox(oid, o, ch, plan, now) for oid, o, plan in zip(order_ids, batch, plans)])
+
+
+def _reservable(plans: list[list[_Line]]) -> list[_Line]:
+    """Lines to reserve, as intake picks them: none of an order with an unknown item, none of quantity 0."""
+    return [p for plan in plans if all(p.sku is not None for p in plan) for p in plan if p.line.qty > 0]
+
+
+def _pick(avail: dict[tuple[int, int], int], locs: list[int], p: _Line, tried: set[int]) -> int | None:
+    for loc in locs:
+        if loc not in tried and avail.get((p.sku, loc), 0) >= p.line.qty:  # type: ignore[arg-type]
+            return loc
+    return None
+
+
+def _place(avail: dict[tuple[int, int], int], locs: list[int], p: _Line, tried: set[int],
+           reserve: Callable[[_Line, int], bool]) -> None:
+    """Try `p` at each location the prefetch says can fill it, in order, until one UPDATE takes it."""
+    while (loc := _pick(avail, locs, p, tried)) is not None:
+        tried.add(loc)
+        if reserve(p, loc):
+            avail[(p.sku, loc)] -= p.line.qty  # type: ignore[index]
+            p.loc = loc
+            return
+        avail[(p.sku, loc)] = 0  # type: ignore[index]
 
 
 def _plan(rows: _Rows, batch: Sequence[CanonicalOrder], ch: _Channel, codes: dict[str, int],
@@ -210,11 +252,12 @@ def raw_sqlite(path: str, orders: Sequence[CanonicalOrder], batch_size: int) -> 
     rows = _sqlite_rows()
     ins_order = _insert_sql("orders", ORDER_COLS, "?")
     ins_line = _insert_sql("order_lines", LINE_COLS, "?")
-    ins_res = _insert_sql("reservations", RESERVATION_COLS, "?")
-    ins_back = _insert_sql("backorders", BACKORDER_COLS, "?")
-    ins_audit = _insert_sql("audit_events", AUDIT_COLS, "?")
-    ins_outbox = _insert_sql("outbox", OUTBOX_COLS, "?")
+    tail = tuple(_insert_sql(t, c, "?") for t, c in _TAIL)
     reserve_sql = _RESERVE.format(ph="?")
+
+    def reserve(p: _Line, loc: int) -> bool:
+        return bool(db.execute(reserve_sql, (p.line.qty, p.sku, loc, p.line.qty)).rowcount == 1)
+
     try:
         t0 = time.perf_counter()
         codes_wanted = sorted({o.channel for o in orders})
@@ -248,34 +291,12 @@ def raw_sqlite(path: str, orders: Sequence[CanonicalOrder], batch_size: int) -> 
                 locs = [r[0] for r in db.execute(_LOCS_LINKED.format(ph="?"), (ch.id,))]
                 if not locs:
                     locs = [r[0] for r in db.execute(_LOCS_ALL)]
-                for plan in plans:
-                    if any(p.sku is None for p in plan):
-                        continue
-                    for p in plan:
-                        for loc in locs:
-                            have = avail.get((p.sku, loc), 0)  # type: ignore[arg-type]
-                            if have < p.line.qty:
-                                continue
-                            if db.execute(reserve_sql, (p.line.qty, p.sku, loc, p.line.qty)).rowcount == 1:
-                                avail[(p.sku, loc)] = have - p.line.qty  # type: ignore[index]
-                                p.loc = loc
-                                break
-                            avail[(p.sku, loc)] = 0  # type: ignore[index]
+                for p in _reservable(plans):
+                    _place(avail, locs, p, set(), reserve)
                 order_ids = _sqlite_insert_ids(db, ins_order, [rows.order(o, ch, plan, now) for o, plan in zip(batch, plans)])
                 flat = [(oid, p) for oid, plan in zip(order_ids, plans) for p in plan]
                 line_ids = _sqlite_insert_ids(db, ins_line, [rows.line(oid, p) for oid, p in flat])
-                reservations: list[tuple[Any, ...]] = []
-                backorders: list[tuple[Any, ...]] = []
-                for lid, (_, p) in zip(line_ids, flat):
-                    rows.tail(lid, p, now, reservations, backorders)
-                if reservations:
-                    db.executemany(ins_res, reservations)
-                if backorders:
-                    db.executemany(ins_back, backorders)
-                db.executemany(ins_audit, [rows.audit(oid, o, plan, now) for oid, o, plan in zip(order_ids, batch, plans)])
-                db.executemany(
-                    ins_outbox, [rows.outbox(oid, o, ch, plan, now) for oid, o, plan in zip(order_ids, batch, plans)]
-                )
+                _write_tail(db, tail, rows, ch, batch, plans, order_ids, line_ids, now)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -330,10 +351,7 @@ def raw_postgresql(schema: Any, orders: Sequence[CanonicalOrder], batch_size: in
     rows = _pg_rows()
     ins_order = _insert_sql("orders", ORDER_COLS, "%s", returning=True)
     ins_line = _insert_sql("order_lines", LINE_COLS, "%s", returning=True)
-    ins_res = _insert_sql("reservations", RESERVATION_COLS, "%s")
-    ins_back = _insert_sql("backorders", BACKORDER_COLS, "%s")
-    ins_audit = _insert_sql("audit_events", AUDIT_COLS, "%s")
-    ins_outbox = _insert_sql("outbox", OUTBOX_COLS, "%s")
+    tail = tuple(_insert_sql(t, c, "%s") for t, c in _TAIL)
     reserve_sql = _RESERVE.format(ph="%s")
     try:
         t0 = time.perf_counter()
@@ -348,15 +366,15 @@ def raw_postgresql(schema: Any, orders: Sequence[CanonicalOrder], batch_size: in
                     raise ValueError("the raw baseline takes one channel")
                 with conn.transaction():
                     _pg_batch(conn, pipeline, rows, channels[batch[0].channel], batch, reserve_sql,
-                              (ins_order, ins_line, ins_res, ins_back, ins_audit, ins_outbox))
+                              (ins_order, ins_line), tail)
         return time.perf_counter() - t0
     finally:
         conn.close()
 
 
 def _pg_batch(conn: Any, pipeline: Any, rows: _Rows, ch: _Channel, batch: Sequence[CanonicalOrder], reserve_sql: str,
-              sql: tuple[str, str, str, str, str, str]) -> None:
-    ins_order, ins_line, ins_res, ins_back, ins_audit, ins_outbox = sql
+              sql: tuple[str, str], tail: Sequence[str]) -> None:
+    ins_order, ins_line = sql
     now = dt.datetime.now(_UTC)
     # Round trip 1: existence, SKU codes, aliases and the channel's locations, queued together.
     c_exist, c_locs, c_all = conn.cursor(), conn.cursor(), conn.cursor()
@@ -394,14 +412,11 @@ def _pg_batch(conn: Any, pipeline: Any, rows: _Rows, ch: _Channel, batch: Sequen
     # Round trip 3: one conditional UPDATE per line, all queued; where one finds less stock
     # than the prefetch promised, that line tries its next locations one at a time.
     todo: list[tuple[_Line, int]] = []
-    for plan in plans:
-        if any(p.sku is None for p in plan):
-            continue
-        for p in plan:
-            loc = _pick(avail, locs, p, set())
-            if loc is not None:
-                avail[(p.sku, loc)] -= p.line.qty  # type: ignore[index]
-                todo.append((p, loc))
+    for p in _reservable(plans):
+        loc = _pick(avail, locs, p, set())
+        if loc is not None:
+            avail[(p.sku, loc)] -= p.line.qty  # type: ignore[index]
+            todo.append((p, loc))
     if todo:
         cur = conn.cursor()
         cur.executemany(reserve_sql, [(p.line.qty, p.sku, loc, p.line.qty) for p, loc in todo], returning=True)
@@ -422,34 +437,14 @@ def _pg_batch(conn: Any, pipeline: Any, rows: _Rows, ch: _Channel, batch: Sequen
     flat = [(oid, p) for oid, plan in zip(order_ids, plans) for p in plan]
     cur.executemany(ins_line, [rows.line(oid, p) for oid, p in flat], returning=True)
     line_ids = [cur.fetchone()[0] for _ in cur.results()]
-    reservations: list[tuple[Any, ...]] = []
-    backorders: list[tuple[Any, ...]] = []
-    for lid, (_, p) in zip(line_ids, flat):
-        rows.tail(lid, p, now, reservations, backorders)
-    if reservations:
-        cur.executemany(ins_res, reservations)
-    if backorders:
-        cur.executemany(ins_back, backorders)
-    cur.executemany(ins_audit, [rows.audit(oid, o, plan, now) for oid, o, plan in zip(order_ids, batch, plans)])
-    cur.executemany(ins_outbox, [rows.outbox(oid, o, ch, plan, now) for oid, o, plan in zip(order_ids, batch, plans)])
-
-
-def _pick(avail: dict[tuple[int, int], int], locs: list[int], p: _Line, tried: set[int]) -> int | None:
-    for loc in locs:
-        if loc not in tried and avail.get((p.sku, loc), 0) >= p.line.qty:  # type: ignore[arg-type]
-            return loc
-    return None
+    _write_tail(cur, tail, rows, ch, batch, plans, order_ids, line_ids, now)
 
 
 def _retry(conn: Any, pipeline: Any, reserve_sql: str, avail: dict[tuple[int, int], int], locs: list[int],
            p: _Line, failed: int) -> None:
-    tried = {failed}
-    while (loc := _pick(avail, locs, p, tried)) is not None:
-        tried.add(loc)
+    def reserve(p: _Line, loc: int) -> bool:
         cur = conn.execute(reserve_sql, (p.line.qty, p.sku, loc, p.line.qty))
         pipeline.sync()  # rowcount is known once the server has answered
-        if cur.rowcount == 1:
-            avail[(p.sku, loc)] -= p.line.qty  # type: ignore[index]
-            p.loc = loc
-            return
-        avail[(p.sku, loc)] = 0  # type: ignore[index]
+        return bool(cur.rowcount == 1)
+
+    _place(avail, locs, p, {failed}, reserve)
