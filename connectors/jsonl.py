@@ -167,21 +167,17 @@ def import_jsonl_bytes(store: Store, payload: bytes, *, source: str, actor: str 
             problems.append(DocumentProblem(number, str(exc), excerpt))
 
     report = ingest(store, [o for _, o in parsed], actor=actor, document_id=doc.id)
-    result = ImportResult(doc.id, "received")
-    for outcome in report.outcomes:
-        number = parsed[outcome.index][0]
-        if outcome.action == "rejected":
-            problems.append(DocumentProblem(number, outcome.reason or "rejected", None))
-        elif outcome.action == "created":
-            result.created += 1
-        elif outcome.action == "updated":
-            result.updated += 1
-        elif outcome.action == "unchanged":
-            result.unchanged += 1
-        elif outcome.action == "conflict":
-            result.conflicts += 1
-        if outcome.status == "received" and outcome.action in ("created", "updated"):
-            result.unknown_items += 1
+    result = ImportResult(
+        doc.id,
+        "received",
+        created=report.count("created"),
+        updated=report.count("updated"),
+        unchanged=report.count("unchanged"),
+        conflicts=report.count("conflict"),
+        unknown_items=report.unknown_items,
+    )
+    for outcome in report.rejected:
+        problems.append(DocumentProblem(parsed[outcome.index][0], outcome.reason or "rejected", None))
     problems.sort(key=lambda p: p.position or 0)
     accepted = len(parsed) - len(report.rejected)
     result.state = finish(store, doc.id, problems=problems, accepted=accepted, actor=actor)

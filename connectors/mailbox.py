@@ -10,14 +10,14 @@ when whole, so a partner never picks up half a file; an upload of a name that al
 the same bytes is a no-op, so a retry after a lost connection neither fails nor duplicates.
 
 Every method takes a bare file name and refuses one with a path component (`UnsafeName`)
-before touching anything. Hidden and temporary names (".x", "x.part", "x.tmp", "x~") are
-files still being written: they are never listed.
+before touching anything. Hidden, lock and temporary names (".x", "~x", "x.part",
+"x.filepart", "x.tmp", "x~" ...: `is_transient`) are files still being written: they are
+never listed. The CSV drop folders skip the same names.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import os
 import stat
 import unicodedata
@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from .errors import MailboxError, NameClash, TransferError, UnsafeName
+from .files import move_new
 
 __all__ = [
     "LocalMailbox",
@@ -45,7 +46,8 @@ __all__ = [
 # Called with (bytes done, bytes expected) after each block, for logs and heartbeats.
 Progress = Callable[[int, int], None]
 
-_TEMP_SUFFIXES = (".part", ".tmp", "~")
+# What uploaders (ours, WinSCP, FileZilla, browsers, editors) name a file while writing it.
+_TEMP_SUFFIXES = (".part", ".partial", ".filepart", ".tmp", ".temp", ".crdownload", ".swp", "~")
 _MAX_NAME = 255  # bytes, as on every common filesystem
 
 
@@ -116,8 +118,9 @@ def check_folder(folder: str) -> str:
 
 
 def is_transient(name: str) -> bool:
-    """Hidden or temporary: a file someone is still writing (ours or the partner's)."""
-    return name.startswith(".") or name.endswith(_TEMP_SUFFIXES)
+    """Hidden, a lock file or a temporary name: a file someone is still writing (ours or the
+    partner's), never one to take."""
+    return name.startswith((".", "~")) or name.lower().endswith(_TEMP_SUFFIXES)
 
 
 def temp_name(name: str) -> str:
@@ -216,9 +219,7 @@ class LocalMailbox:
                 return
             folder = self.root / self.archive_folder
             folder.mkdir(parents=True, exist_ok=True)
-            for candidate in archive_names(name):
-                if _move_no_clobber(src, folder / candidate):
-                    return
+            move_new(src, (folder / candidate for candidate in archive_names(name)))
         except OSError as exc:
             raise _local_error(f"archive {src}", exc) from None
 
@@ -257,7 +258,7 @@ class LocalMailbox:
         self.close()
 
 
-_BLOCK = 256 * 1024
+_BLOCK = 256 * 1024  # bytes between progress calls (here and in connectors.sftp)
 
 
 def _utc(timestamp: float | None) -> dt.datetime:
@@ -277,25 +278,6 @@ def _same_file(final: Path, data: bytes) -> bool:
     if stat.S_ISREG(st.st_mode) and st.st_size == len(data) and final.read_bytes() == data:
         return True
     raise NameClash(f"upload {final}: a different file of that name is already there")
-
-
-def _move_no_clobber(src: Path, dst: Path) -> bool:
-    """Rename src to dst unless dst exists (False). A hard link fails on an existing name,
-    where a rename would silently replace it."""
-    try:
-        os.link(src, dst, follow_symlinks=False)
-    except FileExistsError:
-        return False
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-            raise
-        # no hard links on this filesystem: check, then rename (racy, but only we archive here)
-        if os.path.lexists(dst):
-            return False
-        os.rename(src, dst)
-        return True
-    src.unlink()
-    return True
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -31,6 +31,7 @@ import paramiko
 
 from .errors import AuthFailed, HostKeyRefused, MailboxError, NameClash, TransferError
 from .mailbox import (
+    _BLOCK,
     Progress,
     RemoteFile,
     archive_names,
@@ -43,7 +44,6 @@ from .mailbox import (
 
 __all__ = ["SftpMailbox", "SftpSettings", "loose_permissions"]
 
-_BLOCK = 256 * 1024  # bytes between progress calls
 # A known_hosts "ssh-rsa" key is offered under these signature algorithms.
 _HOST_KEY_ALGORITHMS = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256")}
 
@@ -105,6 +105,7 @@ class SftpMailbox:
         self._transport = transport
         self._sftp = sftp
         self._closed = False
+        self._archive_made = False  # the archive folder is there: no stats per file while connected
 
     def __repr__(self) -> str:
         return f"SftpMailbox({self.settings.where}, {'closed' if self._closed else 'open'})"
@@ -197,20 +198,18 @@ class SftpMailbox:
             if folder is None:
                 self._sftp.remove(src)
                 return
-            self._makedirs(folder)
-            for candidate in archive_names(name):
-                dst = remote_path(folder, candidate)
-                if self._stat(dst) is not None:  # a server whose rename overwrites would lose it
-                    continue
-                try:
-                    # SFTP's plain rename refuses an existing target (OpenSSH: link + unlink)
-                    self._sftp.rename(src, dst)
-                    return
-                except OSError:
-                    self._check_alive(f"archive {src}")
-                    if self._stat(dst) is None:
-                        raise
-                    # someone else archived under that name meanwhile: the next one
+            if not self._archive_made:
+                self._makedirs(folder)
+                self._archive_made = True
+            try:
+                self._rename_new(src, name, folder)
+            except OSError:
+                # Removed by the partner since we made it? Make it again and try once more.
+                self._check_alive(f"archive {src}")
+                self._archive_made = False
+                self._makedirs(folder)
+                self._archive_made = True
+                self._rename_new(src, name, folder)
 
     def upload(self, name: str, data: bytes, *, progress: Progress | None = None) -> None:
         """Write `.name.part`, check its size, rename to `name`. A no-op if `name` already
@@ -312,6 +311,22 @@ class SftpMailbox:
                         raise
             elif not stat.S_ISDIR(attrs.st_mode or 0):
                 raise MailboxError(f"{self._where}: {path} is not a folder")
+
+    def _rename_new(self, src: str, name: str, folder: str) -> None:
+        """Rename `src` into `folder` under the first archive name not yet taken."""
+        for candidate in archive_names(name):
+            dst = remote_path(folder, candidate)
+            if self._stat(dst) is not None:  # a server whose rename overwrites would lose it
+                continue
+            try:
+                # SFTP's plain rename refuses an existing target (OpenSSH: link + unlink)
+                self._sftp.rename(src, dst)
+                return
+            except OSError:
+                self._check_alive(f"archive {src}")
+                if self._stat(dst) is None:
+                    raise
+                # someone else archived under that name meanwhile: the next one
 
     def _read_all(self, path: str) -> bytes:
         with self._sftp.open(path, "rb") as fh:
@@ -438,7 +453,7 @@ def _load_key(settings: SftpSettings) -> Any:
 
 
 def _login(settings: SftpSettings, transport: Any) -> None:
-    where = f"{settings.username}@{settings.host}:{settings.port}"
+    where = settings.where
     if settings.key_file is None and settings.password is None:
         raise AuthFailed(f"{where}: neither a key file nor a password is set")
     tried: list[str] = []

@@ -6,21 +6,23 @@
 
 `process_file` stores the bytes first (a re-delivered file is the same document, a no-op),
 parses them with the folder's profile, ingests the good orders and records the rejects,
-and only then moves the file. A crash between the commit and the move leaves the file in
-place; the next pass finds its document finished and only moves it.
+and only then moves the file, if it is still the file that was read (a file renamed over
+it or rewritten meanwhile stays, to be taken as an arrival of its own). A crash between the
+commit and the move leaves the file in place; the next pass finds its document finished
+and only moves it.
 
 `DropFolder` watches one folder with watchdog and reads a file only when it is complete:
 on close-after-write (inotify IN_CLOSE_WRITE), when it is moved into the folder, or when
 its size and mtime have not changed for `settle_seconds` and no process we can see has it
 open for writing (that covers copies that send no close event). Empty files, hidden
-files, temp names (.part, .tmp, ~ ...), links and sub-folders are left alone. One worker
-thread processes files in the order they arrived; a file that fails (unreadable, store
-down) is logged on "oms.gateway.csv", stays where it is and is tried again later.
+files, temp names (.part, .filepart, .tmp, ~ ...: `connectors.mailbox.is_transient`),
+links and sub-folders are left alone. One worker thread processes files in the order they
+arrived; a file that fails (unreadable, store down) is logged on "oms.gateway.csv", stays
+where it is and is tried again later.
 """
 
 from __future__ import annotations
 
-import errno
 import itertools
 import logging
 import os
@@ -47,6 +49,8 @@ from watchdog.observers.api import BaseObserver
 
 from connectors.csv_profiles import CsvProfile, ParsedCsv, RowReject, as_profile, errors_csv, parse
 from connectors.errors import SourceError
+from connectors.files import FileId, move_new
+from connectors.mailbox import is_transient
 from store import Store, ingest
 from store.documents import FINAL_STATES, DocumentProblem, errors_of, finish, store_payload
 
@@ -56,7 +60,6 @@ logger = logging.getLogger("oms.gateway.csv")
 
 PROCESSED = "processed"
 REJECTED = "rejected"
-_TEMP_SUFFIXES = (".part", ".partial", ".filepart", ".tmp", ".temp", ".crdownload", ".swp", "~")
 
 
 @dataclass
@@ -93,56 +96,59 @@ def process_file(
     prof = as_profile(profile)
     try:
         with path.open("rb") as fh:
-            read_ino = os.fstat(fh.fileno()).st_ino
+            # Taken before reading: a write during or after the read changes size or mtime.
+            read = FileId.of(os.fstat(fh.fileno()))
             data = fh.read()
     except OSError as exc:
         raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
     doc = store_payload(store, data, kind="csv", source=str(path), actor=actor)
-    parsed = parse(prof, data, channel=channel)
     rejected_dir = path.parent / REJECTED
+    errors_name = f"{path.name}.errors.csv"
 
     if not doc.new and doc.state in FINAL_STATES:
         with store.read() as conn:
             problems = errors_of(conn, doc.id)
         result = FileResult(path, doc.id, doc.state, duplicate=True)
-        result.rejects = [RowReject(p.position or 0, p.reason, parsed.rows.get(p.position or 0, [])) for p in problems]
-        errors_name = f"{path.name}.errors.csv"
-        if result.rejects and not (rejected_dir / errors_name).exists():
-            # The first pass committed but stopped before writing this file.
+        if problems and not (rejected_dir / errors_name).exists():
+            # The first pass committed but stopped before writing this file: its rows again.
+            parsed = parse(prof, data, channel=channel)
+            rows = parsed.rows
+            result.rejects = [RowReject(p.position or 0, p.reason, rows.get(p.position or 0, [])) for p in problems]
             result.errors_file = _write_new(rejected_dir, errors_name, errors_csv(parsed.header, result.rejects))
+        else:
+            result.rejects = [RowReject(p.position or 0, p.reason, []) for p in problems]
     else:
+        parsed = parse(prof, data, channel=channel)
         result = _ingest(store, path, doc.id, parsed, actor)
         if result.rejects:
-            body = errors_csv(parsed.header, result.rejects)
-            result.errors_file = _write_new(rejected_dir, f"{path.name}.errors.csv", body)
-    now = _stat(path)
-    if now is None or now.ino != read_ino:
-        # Replaced under us (a new file renamed over it): that one is an arrival of its own.
-        logger.warning("%s was replaced while it was read; the new file is left for the next pass", path)
+            result.errors_file = _write_new(rejected_dir, errors_name, errors_csv(parsed.header, result.rejects))
+    (path.parent / PROCESSED).mkdir(exist_ok=True)
+    moved = move_new(path, _candidates(path.parent / PROCESSED, path.name), expect=read)
+    if moved is None:
+        # Replaced or rewritten since it was read: those bytes are an arrival of their own.
+        logger.warning("%s changed after it was read; the new file is left for the next pass", path)
         return result
-    result.moved_to = _move_new(path, path.parent / PROCESSED)
+    result.moved_to = moved
     return result
 
 
 def _ingest(store: Store, path: Path, doc_id: int, parsed: ParsedCsv, actor: str) -> FileResult:
     report = ingest(store, parsed.orders, actor=actor, document_id=doc_id)
-    result = FileResult(path, doc_id, "received")
+    result = FileResult(
+        path,
+        doc_id,
+        "received",
+        created=report.count("created"),
+        updated=report.count("updated"),
+        unchanged=report.count("unchanged"),
+        conflicts=report.count("conflict"),
+        unknown_items=report.unknown_items,
+    )
     rejects = list(parsed.rejects)
-    for outcome in report.outcomes:
-        order = parsed.orders[outcome.index]
-        if outcome.action == "rejected":
-            why = outcome.reason or "rejected by the store"
-            rejects.extend(RowReject(r.line_no, why, r.cells) for r in parsed.sources[order.external_id])
-        elif outcome.action == "created":
-            result.created += 1
-        elif outcome.action == "updated":
-            result.updated += 1
-        elif outcome.action == "unchanged":
-            result.unchanged += 1
-        elif outcome.action == "conflict":
-            result.conflicts += 1
-        if outcome.status == "received" and outcome.action in ("created", "updated"):
-            result.unknown_items += 1
+    for outcome in report.rejected:
+        why = outcome.reason or "rejected by the store"
+        sources = parsed.sources[parsed.orders[outcome.index].external_id]
+        rejects.extend(RowReject(r.line_no, why, r.cells) for r in sources)
     rejects.sort(key=lambda r: r.line_no)
     problems = [DocumentProblem(r.line_no, r.reason, parsed.delimiter.join(r.row)[:200] or None) for r in rejects]
     accepted = len(parsed.orders) - len(report.rejected)
@@ -161,40 +167,13 @@ def _candidates(directory: Path, name: str) -> Iterable[Path]:
         yield directory / f"{stem}-{n}{dot}{suffix}"
 
 
-def _link_new(src: Path, directory: Path, name: str) -> Path:
-    """Give `src` a new name in `directory` that nothing has yet; never replaces a file."""
-    directory.mkdir(exist_ok=True)
-    for dest in _candidates(directory, name):
-        try:
-            os.link(src, dest)
-            return dest
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.EXDEV, errno.ENOTSUP, errno.EOPNOTSUPP):
-                raise
-            # No hard links here (some network and FUSE file systems): check, then rename.
-            if dest.exists():
-                continue
-            os.rename(src, dest)
-            return dest
-    raise AssertionError("unreachable")
-
-
-def _move_new(path: Path, directory: Path) -> Path:
-    dest = _link_new(path, directory, path.name)
-    if path.exists() and os.path.samefile(path, dest):
-        path.unlink()
-    return dest
-
-
 def _write_new(directory: Path, name: str, body: bytes) -> Path:
     """Write the whole file under a hidden name first, so nobody sees half of it."""
     directory.mkdir(exist_ok=True)
     tmp = directory / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
     tmp.write_bytes(body)
     try:
-        return _link_new(tmp, directory, name)
+        return move_new(tmp, _candidates(directory, name))
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -217,11 +196,6 @@ def _stat(path: Path) -> _Stat | None:
     if not stat.S_ISREG(st.st_mode):
         return None
     return _Stat(st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def _eligible_name(name: str) -> bool:
-    lower = name.lower()
-    return bool(name) and not name.startswith((".", "~")) and not lower.endswith(_TEMP_SUFFIXES)
 
 
 def _open_for_writing(paths: Iterable[Path]) -> set[Path]:
@@ -361,7 +335,7 @@ class DropFolder:
     def scan_once(self) -> list[FileResult]:
         """Process every complete file now at the top level; wait up to `settle_seconds`
         once to see which files are still growing (those are left for later)."""
-        first = {p: s for p in self._listing() if (s := _stat(p)) is not None and s.size > 0}
+        first = dict(self._listing())
         with self._cond:
             known = {p for p, seen in self._pending.items() if seen.complete}
         if any(p not in known for p in first):
@@ -419,7 +393,7 @@ class DropFolder:
 
     def _mine(self, raw: str) -> Path | None:
         path = Path(raw)
-        return path if path.parent == self.folder and _eligible_name(path.name) else None
+        return path if path.parent == self.folder and not is_transient(path.name) else None
 
     def _note(self, raw: str, *, complete: bool) -> None:
         path = self._mine(raw)
@@ -444,8 +418,8 @@ class DropFolder:
 
     # --- the worker -----------------------------------------------------------------------
 
-    def _listing(self) -> list[Path]:
-        """Eligible files at the top level, oldest first."""
+    def _listing(self) -> list[tuple[Path, _Stat]]:
+        """Eligible files at the top level with what they look like now, oldest first."""
         try:
             entries = list(os.scandir(self.folder))
         except OSError as exc:
@@ -453,21 +427,22 @@ class DropFolder:
             return []
         found = []
         for entry in entries:
-            if not _eligible_name(entry.name):
+            if is_transient(entry.name):
                 continue
             try:
                 if entry.is_file(follow_symlinks=False):
                     st = entry.stat(follow_symlinks=False)
                     if st.st_size > 0:
-                        found.append((st.st_mtime_ns, entry.name))
+                        found.append((entry.name, _Stat(st.st_ino, st.st_size, st.st_mtime_ns)))
             except OSError:
                 continue
-        return [self.folder / name for _, name in sorted(found)]
+        found.sort(key=lambda f: (f[1].mtime_ns, f[0]))
+        return [(self.folder / name, st) for name, st in found]
 
     def _rescan(self) -> None:
         listing = self._listing()
         with self._cond:
-            for path in listing:
+            for path, _ in listing:
                 if path not in self._pending:
                     self._pending[path] = _Seen(next(self._seq))
 

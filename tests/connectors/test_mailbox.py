@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -78,6 +79,15 @@ def test_hidden_temporary_and_folders_are_not_listed(partner: Partner) -> None:
         assert [f.name for f in box.list_inbound()] == ["real.x12"]
 
 
+def test_half_uploaded_files_of_common_clients_are_not_listed(partner: Partner) -> None:
+    # WinSCP, browsers, editors and Office name a file so while it is being written.
+    for name in ("po.x12.filepart", "po.x12.partial", "po.x12.crdownload", "po.x12.temp", "PO.X12.PART",
+                 ".po.x12.swp", "~$po.x12", "po.x12"):
+        partner.put(name, b"ISA*")
+    with partner.open() as box:
+        assert [f.name for f in box.list_inbound()] == ["po.x12"]
+
+
 def test_archive_moves_into_a_folder_it_makes(partner: Partner) -> None:
     partner.put("po.x12", b"ISA*...")
     with partner.open(archive="done/2026") as box:
@@ -99,6 +109,19 @@ def test_archive_never_overwrites(partner: Partner) -> None:
     kept = {p.read_bytes(): p.name for p in archived.iterdir()}
     assert set(kept) == {b"yesterday", b"today 0", b"today 1", b"today 2"}
     assert all(re.fullmatch(r"po\.\d{8}T\d{6}Z(\.\d+)?\.x12", kept[f"today {n}".encode()]) for n in range(3))
+
+
+def test_an_archive_folder_removed_while_connected_is_made_again(partner: Partner) -> None:
+    archived = partner.root / "in" / "archive"
+    with partner.open() as box:
+        partner.put("a.x12", b"first")
+        box.archive("a.x12")
+        shutil.rmtree(archived)  # the partner tidies up between two polls
+        partner.put("b.x12", b"second")
+        box.archive("b.x12")
+        assert box.list_inbound() == []
+    assert sorted(p.name for p in archived.iterdir()) == ["b.x12"]
+    assert (archived / "b.x12").read_bytes() == b"second"
 
 
 def test_delete_mode_removes_the_file_and_makes_no_archive(partner: Partner) -> None:

@@ -8,11 +8,12 @@ import queue
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from connectors.csv_profiles import CsvProfile
 from gateway.csv_folder import DropFolder, FileResult, process_file
@@ -281,6 +282,51 @@ def test_a_crash_between_commit_and_move_is_finished_as_a_no_op(catalog: Store, 
     assert again.moved_to == drop / "processed" / "orders-2.csv"
     assert (drop / "processed" / "orders.csv").read_bytes() == data
     assert count(catalog, Order) == 1 and count(catalog, Document) == 1
+
+
+@contextmanager
+def on_first_commit(store: Store, action: Callable[[], None]) -> Iterator[None]:
+    """Run `action` when the store first commits: after the file was read, before it is moved."""
+    done = threading.Event()
+
+    def fire(_conn: object) -> None:
+        if not done.is_set():
+            done.set()
+            action()
+
+    event.listen(store.engine, "commit", fire)
+    try:
+        yield
+    finally:
+        event.remove(store.engine, "commit", fire)
+    assert done.is_set()
+
+
+@pytest.mark.parametrize("how", ["renamed over it", "rewritten in place"])
+def test_a_file_that_changes_while_it_is_taken_stays_and_is_taken_next(catalog: Store, drop: Path, tmp_path: Path,
+                                                                       how: str) -> None:
+    path = drop / "orders.csv"
+    first, second = rows_csv([("X1", "S1", "1", "1")]), rows_csv([("X22", "S2", "2", "1")])
+    path.write_bytes(first)
+
+    def partner_drops_again() -> None:  # the same name again: a new file with other orders
+        if how == "renamed over it":
+            (tmp_path / "upload.tmp").write_bytes(second)
+            os.rename(tmp_path / "upload.tmp", path)
+        else:
+            path.write_bytes(second)
+
+    with on_first_commit(catalog, partner_drops_again):
+        result = process_file(catalog, path, profile="generic", channel="web")
+    assert (result.created, result.moved_to) == (1, None)
+    assert path.read_bytes() == second and not any((drop / "processed").glob("*"))
+    (again,) = DropFolder(catalog, drop, profile="generic", channel="web", settle_seconds=0.05).scan_once()
+    assert (again.created, again.duplicate, again.moved_to) == (1, False, drop / "processed" / "orders.csv")
+    assert (drop / "processed" / "orders.csv").read_bytes() == second and not path.exists()
+    with catalog.read() as conn:
+        payloads = conn.execute(select(Document.payload).order_by(Document.id)).scalars().all()
+    assert payloads == [first, second]  # every byte that left the drop folder is stored
+    assert count(catalog, Order) == 2
 
 
 def test_a_failing_store_leaves_the_file_in_place_to_be_tried_again(
