@@ -16,7 +16,6 @@ from edi_maps.envelope import (
     check,
     check_interchange,
     errors,
-    interchange_key,
     is_sound,
     needs_ta1,
     require_sound,
@@ -24,7 +23,7 @@ from edi_maps.envelope import (
 )
 from edi_maps.errors import EdiError, EnvelopeError, MappingError, ParseError, ValidationError
 from edi_maps.findings import Ack, Fault, Finding, Severity
-from edi_maps.reader import read
+from edi_maps.reader import interchange_texts, read
 from edi_maps.segments import (
     Delimiters,
     Group,
@@ -62,7 +61,7 @@ __all__ = [
     "check",
     "check_interchange",
     "errors",
-    "interchange_key",
+    "interchange_texts",
     "is_sound",
     "needs_ta1",
     "read",

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from edi_maps.envelope import ak5_codes, ak9_codes, needs_ta1, ta1_note_code
 from edi_maps.errors import MappingError, ValidationError
 from edi_maps.findings import Ack, Finding
+from edi_maps.outbound import take_numbers
 from edi_maps.pyx12_validate import GroupReport, SegmentFinding, SetReport, ValidationReport
 from edi_maps.segments import Delimiters, Group, Interchange, Segment, TransactionSet
 from edi_maps.writer import GroupSpec, IsaHeader, SetSpec, Writer
@@ -40,7 +41,7 @@ __all__ = [
     "SegmentNote",
     "SetAck",
     "GroupAck",
-    "ControlNumbers",
+    "TakenNumbers",
     "Acknowledgment",
     "acknowledge",
     "read_997",
@@ -49,7 +50,6 @@ __all__ = [
 _DEFAULT = Delimiters("*", ":", "~")
 _REPETITION_CHOICES = "^{|!`"  # for a 00501 answer to a file that declared none
 _KNOWN_SUFFIXES = ("", "VICS", "UCS")  # GS08 suffixes our 997 maps have rows for
-_MAX_CONTROL = 999_999_999
 
 
 class AckStatus(enum.Enum):
@@ -140,7 +140,7 @@ class GroupAck:
 
 
 @dataclass(frozen=True, slots=True)
-class ControlNumbers:
+class TakenNumbers:
     """The numbers `numbers()` handed out: ISA13, then GS06 and ST02 per 997 (same order as groups)."""
 
     interchange: int
@@ -157,7 +157,7 @@ class Acknowledgment:
     ta1: bool
     ta1_code: str | None  # TA104: A, E or R (None without a TA1)
     ta1_note: str | None  # TA105
-    control_numbers: ControlNumbers
+    control_numbers: TakenNumbers
     notes: tuple[str, ...]
     summary: str
 
@@ -241,9 +241,9 @@ def acknowledge(
     if not ic.groups and not duplicate and answer_groups:
         notes.append("the interchange holds no functional group: answered with a TA1 alone")
 
-    isa13 = _take(numbers, "isa", 1)[0]
-    gs06 = _take(numbers, "gs", len(acks)) if acks else []
-    st02 = _take(numbers, "st", len(acks)) if acks else []
+    isa13 = take_numbers(numbers, "isa", 1)[0]
+    gs06 = take_numbers(numbers, "gs", len(acks)) if acks else []
+    st02 = take_numbers(numbers, "st", len(acks)) if acks else []
     usage = ic.usage if ic.usage in ("P", "T") else "P"
     if usage != ic.usage:
         notes.append(f"ISA15 {ic.usage!r} answered with P")
@@ -272,7 +272,7 @@ def acknowledge(
         ta1=want_ta1,
         ta1_code=ta1_code,
         ta1_note=ta1_note,
-        control_numbers=ControlNumbers(isa13, tuple(gs06), tuple(st02)),
+        control_numbers=TakenNumbers(isa13, tuple(gs06), tuple(st02)),
         notes=tuple(notes),
         summary=_summary(ic, ta1_code, ta1_note, ta1_errors, acks),
     )
@@ -489,13 +489,6 @@ def _gs08(received: str, notes: list[str]) -> str:
     return v
 
 
-def _take(numbers: Callable[[str, int], list[int]], kind: str, count: int) -> list[int]:
-    got = list(numbers(kind, count))
-    if len(got) != count or any(not isinstance(n, int) or not 0 < n <= _MAX_CONTROL for n in got):
-        raise ValidationError(f"numbers({kind!r}, {count}) gave {got!r}, not {count} control numbers 1..999999999")
-    return got
-
-
 def _summary(
     ic: Interchange, ta1_code: str | None, ta1_note: str | None, ta1_errors: list[Finding], acks: list[GroupAck]
 ) -> str:
@@ -545,7 +538,6 @@ def read_997(ts: TransactionSet) -> list[GroupAck]:
     sets: list[SetAck] = []
     current: tuple[str, str] | None = None
     seg_notes: list[SegmentNote] = []
-    comp = ts.delimiters.component
 
     def fail(seg: Segment, why: str) -> MappingError:
         return MappingError(f"997 {ts.control_number}: {why}", offset=seg.offset, segment_index=seg.index)
@@ -565,7 +557,7 @@ def read_997(ts: TransactionSet) -> list[GroupAck]:
         elif tag == "AK3":
             seg_notes.append(SegmentNote(seg.get(1), _int(seg.get(2)), seg.get(3), seg.get(4)))
         elif tag == "AK4" and seg_notes:
-            where = seg.get(1).split(comp)
+            where = ts.delimiters.components(seg.get(1))
             component = _int(where[1]) if len(where) > 1 and where[1] else None
             last = seg_notes[-1]
             note = ElementNote(_int(where[0]), component, seg.get(2), seg.get(3), seg.get(4))

@@ -26,7 +26,6 @@ from .outbound import (
     OutboundSet,
     Party,
     check_code,
-    check_count,
     check_qty,
     check_text,
     date8,
@@ -176,7 +175,7 @@ def _shipment_level(s: Shipment) -> list[Segment]:
             "G", decimal_text(s.weight, "shipment weight"), check_code(s.weight_uom, "weight unit")]
         out.append(seg(
             "TD1", check_text(s.packaging_code, "TD101 packaging code", 3, 5) if packages is not None else "",
-            check_count(packages, "TD102 package count") if packages is not None else "", "", "", "", *weight,
+            check_qty(packages, "TD102 package count", digits=7) if packages is not None else "", "", "", "", *weight,
         ))
     if s.scac or s.routing or s.transport_method:
         out.append(seg(

@@ -21,12 +21,11 @@ from collections.abc import Iterable
 
 from edi_maps.errors import EnvelopeError
 from edi_maps.findings import Ack, Fault, Finding
-from edi_maps.segments import Group, Interchange, InterchangeKey, Segment, TransactionSet, Transmission
+from edi_maps.segments import Group, Interchange, Segment, TransactionSet, Transmission
 
 __all__ = [
     "check",
     "check_interchange",
-    "interchange_key",
     "errors",
     "is_sound",
     "require_sound",
@@ -67,11 +66,6 @@ def check_interchange(ic: Interchange, index: int = 0) -> list[Finding]:
     for gi, group in enumerate(ic.groups):
         out.extend(_group(group, index, gi))
     return out
-
-
-def interchange_key(ic: Interchange) -> InterchangeKey:
-    """(ISA05+ISA06, ISA07+ISA08, ISA13): the store keeps inbound interchanges unique on it."""
-    return ic.key
 
 
 def errors(findings: Iterable[Finding]) -> list[Finding]:

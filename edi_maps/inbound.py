@@ -4,14 +4,18 @@ gateway's SFTP poller.
 
     bytes ──store_payload──> document (sha256)          a re-delivered file is a no-op
       └─ read ─> interchanges ─ envelope.check ─> findings (TA1/AK9/AK5 codes)
-           └─ per interchange: partner by ISA sender, (sender, receiver, ISA13) seen before?
+           └─ per interchange: partner by ISA sender, (sender, receiver, ISA13) seen before
+              (in another document, or earlier in this one)?
                 └─ per set: pyx12 findings, then by ST01:
-                     850 → canonical order → store.ingest (and an 855 if the partner requires one)
+                     850 → canonical order → store.ingest (and an 855 if the partner requires one,
+                           also for an order already in: a crash may have come before its 855)
                      860 → order change → store.changes.apply_change (after the 850s of the file)
                      997 → the status of our own outbound group it answers
                 └─ interchange recorded after its orders, so a crash in between
                    re-runs as "unchanged" instead of losing the orders; then the 997 (or, for
-                   an interchange received before, a TA1 R 025 alone) goes to the outbox
+                   an interchange received before, a TA1 R 025 alone) goes to the outbox.
+                   A document re-run after a crash finds its own interchanges recorded: they
+                   are not duplicates, and are not answered again
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from store import Store, ingest
+from store import ConfigError, Store, ingest
 from store.catalog import PartnerRef, find_partner
 from store.changes import apply_change
 from store.control import apply_group_ack, record_interchange, take_control_numbers
@@ -37,8 +41,8 @@ from .outgoing import queue_855
 from .po850 import MappedOrder, order_from_850
 from .po860 import MappedChange, change_from_860
 from .pyx12_validate import Pyx12InputError, SetReport, ValidationReport, validate
-from .reader import read
-from .segments import Interchange, TransactionSet, Transmission
+from .reader import interchange_texts, read
+from .segments import Interchange, InterchangeKey, TransactionSet, Transmission
 
 __all__ = ["SetOutcome", "InterchangeOutcome", "InboundResult", "receive_x12"]
 
@@ -77,11 +81,6 @@ class InboundResult:
     interchanges: list[InterchangeOutcome] = field(default_factory=list)
     problems: list[DocumentProblem] = field(default_factory=list)
     transmission: Transmission | None = None
-
-
-def _slices(payload: bytes, tm: Transmission) -> list[str]:
-    starts = [ic.offset for ic in tm.interchanges] + [len(payload)]
-    return [payload[a:b].decode("latin-1").lstrip("\ufeff") for a, b in zip(starts, starts[1:])]
 
 
 def _set_rejected(findings: list[Finding], ic: int, gi: int, si: int, report: ValidationReport | None) -> str | None:
@@ -145,8 +144,10 @@ def receive_x12(
         if f.interchange is None:
             result.problems.append(DocumentProblem(f.segment_index or None, f.message))
     accepted = 0
-    for i, (ic, text) in enumerate(zip(tm.interchanges, _slices(payload, tm))):
-        outcome = _interchange(store, i, ic, text, [f for f in findings if f.interchange == i], partner, doc.id, actor)
+    handled: set[InterchangeKey] = set()  # interchange keys taken in by this run
+    for i, (ic, text) in enumerate(zip(tm.interchanges, interchange_texts(payload, tm))):
+        outcome = _interchange(store, i, ic, text, [f for f in findings if f.interchange == i], partner, doc.id, actor,
+                               handled)
         result.interchanges.append(outcome)
         for s in outcome.sets:
             if s.status in ("ingested", "unchanged", "changed", "conflict", "acknowledgment", "not_an_order"):
@@ -160,7 +161,7 @@ def receive_x12(
 
 def _interchange(
     store: Store, i: int, ic: Interchange, text: str, findings: list[Finding], partner_code: str | None,
-    document_id: int, actor: str,
+    document_id: int, actor: str, handled: set[InterchangeKey],
 ) -> InterchangeOutcome:
     sender, receiver, isa13 = ic.key
     out = InterchangeOutcome(i, sender, receiver, isa13, None, findings=findings)
@@ -180,7 +181,9 @@ def _interchange(
         out.notes.append(f"interchange {isa13}: no trading partner for {who}; nothing taken in (add the partner, then re-run)")
         return out
     out.partner = partner.code
-    if seen is not None:
+    # This document's own row is left by a crash before finish(): a re-run, not a duplicate
+    # (record_interchange below then says "seen" and nothing is answered twice).
+    if seen is not None and (seen[0] != document_id or ic.key in handled):
         out.duplicate = True
         for g in ic.groups:
             for ts in g.sets:
@@ -193,6 +196,7 @@ def _interchange(
                     {"data": ack.data.decode("latin-1"), "answers": isa13, "summary": ack.summary})
         out.ack = ack
         return out
+    handled.add(ic.key)
     try:
         out.validation = validate(text)
     except Pyx12InputError as exc:
@@ -212,9 +216,11 @@ def _interchange(
             if reason is None:
                 try:
                     if ts.id == "850":
-                        mapped.append((g.control_number, ts.control_number, order_from_850(ts, g, channel=partner.code)))
+                        mapped.append((g.control_number, ts.control_number,
+                                       order_from_850(ts, g, channel=partner.code, currency=partner.currency)))
                     else:
-                        changes.append((g.control_number, ts.control_number, change_from_860(ts, channel=partner.code)))
+                        changes.append((g.control_number, ts.control_number,
+                                        change_from_860(ts, channel=partner.code, currency=partner.currency)))
                     continue
                 except MappingError as exc:
                     reason = str(exc)
@@ -225,7 +231,9 @@ def _interchange(
             status = {"created": "ingested", "updated": "ingested", "unchanged": "unchanged"}.get(o.action, "rejected")
             out.sets.append(SetOutcome(gs06, st02, "850", status, m.order.external_id, o.order_id, o.reason))
             out.notes += [f"PO {m.order.external_id}: {n}" for n in m.notes]
-            if o.action == "created" and o.order_id is not None and partner.config.get("require_855"):
+            # "unchanged" too: a crash between the intake and the 855 re-runs as unchanged, and
+            # an 855 already queued for this order version makes the call a no-op.
+            if o.action in ("created", "unchanged") and o.order_id is not None and partner.config.get("require_855"):
                 queued = queue_855(store, o.order_id, actor=actor)
                 if queued.status not in ("queued", "already_queued"):
                     out.notes.append(f"PO {m.order.external_id}: 855 not queued ({queued.status}): {'; '.join(queued.reasons)}")
@@ -242,7 +250,12 @@ def _interchange(
             out.notes.append(f"interchange {isa13}: {f.message} (answered TA1 E; its sound groups were taken in)")
     # Never acknowledge acknowledgments; a partner that takes no 997s gets one only if it asked.
     # A faulty envelope is still answered by a TA1 alone.
-    answer_997 = not all(g.functional_id == "FA" for g in ic.groups) and partner.sends("997")
+    try:
+        takes_997 = partner.sends("997")
+    except ConfigError as exc:
+        out.notes.append(f"interchange {isa13}: no 997 sent: {exc}")
+        takes_997 = False
+    answer_997 = not all(g.functional_id == "FA" for g in ic.groups) and takes_997
     ta1_only = not answer_997 and envelope.needs_ta1(ic, findings, i)
     with store.write() as conn:
         new = record_interchange(conn, direction="in", sender=sender, receiver=receiver, control_number=isa13,

@@ -38,11 +38,11 @@ __all__ = [
     "OutboundSet",
     "Party",
     "PartnerEnvelope",
+    "take_numbers",
     "wrap",
     # building blocks for the builders
     "amount_n2",
     "check_code",
-    "check_count",
     "check_qty",
     "check_text",
     "date8",
@@ -168,9 +168,9 @@ def wrap(
     for s in sets:
         for segment in s.body:
             _refuse_delimiters(segment, forbidden)
-    isa13 = _take(numbers, "isa", 1)[0]
-    gs06 = iter(_take(numbers, "gs", len(by_group)))
-    st02 = iter(_take(numbers, "st", len(sets)))
+    isa13 = take_numbers(numbers, "isa", 1)[0]
+    gs06 = iter(take_numbers(numbers, "gs", len(by_group)))
+    st02 = iter(take_numbers(numbers, "st", len(sets)))
     groups = [
         GroupSpec(
             fid, partner.gs_sender, partner.gs_receiver, next(gs06), now,
@@ -185,15 +185,18 @@ def wrap(
     return writer.write(writer.interchange(header, groups))
 
 
-def _take(numbers: ControlNumbers, kind: str, count: int) -> list[int]:
+def take_numbers(numbers: ControlNumbers, kind: str, count: int) -> list[int]:
+    """`count` control numbers of `kind` from the callback, checked: as many as asked, distinct,
+    whole numbers 1 to 999999999; else `ValidationError` naming the call."""
     got = list(numbers(kind, count))
+    asked = f"numbers({kind!r}, {count})"
     if len(got) != count:
-        raise ValidationError(f"asked for {count} {kind} control number(s), got {len(got)}")
+        raise ValidationError(f"{asked}: asked for {count} {kind} control number(s), got {len(got)}")
     if len(set(got)) != count:
-        raise ValidationError(f"{kind} control numbers repeat: {got}")
+        raise ValidationError(f"{asked}: {kind} control numbers repeat: {got}")
     for n in got:
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= _MAX_CONTROL:
-            raise ValidationError(f"{kind} control number {n!r} is not 1 to 999999999")
+            raise ValidationError(f"{asked}: {kind} control number {n!r} is not 1 to {_MAX_CONTROL}")
     return got
 
 
@@ -265,11 +268,6 @@ def check_qty(value: int, what: str, *, allow_zero: bool = False, digits: int = 
     if len(text) > digits:
         raise ValidationError(f"{what} {value} has more than {digits} digits")
     return text
-
-
-def check_count(value: int, what: str, digits: int = 7) -> str:
-    """A count (N0) such as a package count; zero and negative are refused."""
-    return check_qty(value, what, digits=digits)
 
 
 def minor_exponent(currency: str) -> int:

@@ -49,12 +49,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, func, select
 
 from store import Store
-from store.catalog import channel_location_ids
+from store.catalog import PartnerRef, channel_location_ids, find_partner
 from store.control import record_interchange, take_control_numbers
-from store.errors import NotFound
+from store.errors import ConfigError, NotFound
 from store.journal import audit, enqueue
 from store.models import (
     Carton as CartonRow,
@@ -67,8 +67,8 @@ from store.models import (
     Sku,
     SkuAlias,
     StockLevel,
-    TradingPartner,
 )
+from store.orders import clear_exception_text, flag_exception
 from store.types import utcnow
 
 from .ack855 import AckLine, OrderAck, build_855
@@ -89,7 +89,7 @@ _MAX_REASONS = 8
 _SCAC = re.compile(r"[A-Z0-9]{2,4}")
 _ENVELOPE_TEXT = ("element", "component", "terminator", "newline", "repetition", "isa_version")
 # Where one set's "<set> not sent: ..." text starts in an order's exception_detail.
-_NEXT_SET_TEXT = re.compile(r"; (?=\d{3} not sent: )")
+_SET_TEXT = r"\d{3} not sent: "
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +117,8 @@ class _Invalid(Exception):
 
 
 def partner_envelope(row: Any) -> PartnerEnvelope:
-    """The envelope a `trading_partners` row asks for; delimiters from its config when set."""
+    """The envelope a `trading_partners` row (or a `PartnerRef`) asks for; delimiters from its
+    config when set."""
     config: Mapping[str, Any] = row.config or {}
     extra: dict[str, Any] = {}
     for name in _ENVELOPE_TEXT:
@@ -136,35 +137,30 @@ def partner_envelope(row: Any) -> PartnerEnvelope:
         raise ValidationError(f"partner {row.code}: {exc.message}") from exc
 
 
-def _partner(conn: Connection, partner_id: int | None = None, code: str | None = None) -> Any:
-    stmt = select(TradingPartner)
-    stmt = stmt.where(TradingPartner.id == partner_id) if partner_id is not None else stmt.where(TradingPartner.code == code)
-    row = conn.execute(stmt).first()
-    if row is None:
+def _partner(conn: Connection, partner_id: int | None = None, code: str | None = None) -> PartnerRef:
+    # Inactive partners too: a document owed for an order taken in before still goes.
+    found = find_partner(conn, partner_id=partner_id, code=code, active_only=False)
+    if found is None:
         raise NotFound(f"no trading partner {code if code is not None else partner_id!r}")
-    return row
+    return found
 
 
 # ------------------------------------------------------------------------- the one write path
 
 
-def _exchanges(partner: Any, set_id: str) -> bool:
-    """Whether a `trading_partners` row takes `set_id` (its config `documents`; none = every set)."""
-    documents = (partner.config or {}).get("documents")
-    if documents is None:
-        return True
-    if not isinstance(documents, list | tuple) or not all(
-        isinstance(d, str | int) and not isinstance(d, bool) for d in documents
-    ):
-        raise ValidationError(f"partner {partner.code}: config documents must be a list of set ids, got {documents!r}")
-    return set_id in {str(d) for d in documents}
+def _exchanges(partner: PartnerRef, set_id: str) -> bool:
+    """Whether the partner takes `set_id` (store.catalog's rule); a malformed setting is refused."""
+    try:
+        return partner.sends(set_id)
+    except ConfigError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """What phase 1 read: the document to build, for whom, and what to record with it."""
 
-    partner: Any  # the trading_partners row
+    partner: PartnerRef
     set_id: str
     key: str
     build: Callable[[], OutboundSet]
@@ -280,42 +276,21 @@ def _refuse(conn: Connection, plan: _Plan, reasons: tuple[str, ...], actor: str)
     return Queued("invalid", plan.key, reasons=reasons)
 
 
-def _without(detail: str, set_id: str) -> str:
-    """An exception detail without the "<set_id> not sent: ..." text in it."""
-    parts = _NEXT_SET_TEXT.split(detail)
-    return "; ".join(p for p in parts if p and not p.startswith(f"{set_id} not sent: "))
-
-
 def _flag(conn: Connection, order_id: int, set_id: str, key: str, reasons: Sequence[str], actor: str) -> None:
     """Put the order in the edi_invalid queue (or add to the queue it is already in). A set
     refused again replaces its earlier text; other sets' texts stay."""
-    text = f"{set_id} not sent: " + "; ".join(reasons)
-    row = conn.execute(select(Order.exception, Order.exception_detail).where(Order.id == order_id)).one()
-    kept = _without(row.exception_detail or "", set_id) if row.exception is not None else ""
-    detail = "; ".join(x for x in (kept, text) if x)[:2000]
-    values: dict[str, Any] = {"exception_detail": detail}
-    if row.exception is None:
-        values["exception"] = EDI_INVALID
-    conn.execute(update(Order).where(Order.id == order_id).values(updated_at=utcnow(), **values))
-    audit(conn, actor, "order", order_id, "order.edi_invalid", {"set": set_id, "key": key, "reasons": list(reasons)})
+    flag_exception(
+        conn, order_id, EDI_INVALID, f"{set_id} not sent: " + "; ".join(reasons), actor=actor,
+        action="order.edi_invalid", detail={"set": set_id, "key": key, "reasons": list(reasons)},
+        replaces=f"{set_id} not sent: ", text_start=_SET_TEXT,
+    )
 
 
 def _clear(conn: Connection, order_id: int, set_id: str, key: str, actor: str) -> None:
     """The set was queued: take its "not sent" text off the order, and the order out of the
     edi_invalid queue when no other set's text is left."""
-    row = conn.execute(select(Order.exception, Order.exception_detail).where(Order.id == order_id)).one()
-    detail = row.exception_detail or ""
-    if row.exception is None or f"{set_id} not sent: " not in detail:
-        return
-    kept = _without(detail, set_id)
-    if kept == detail:
-        return
-    values: dict[str, Any] = {"exception_detail": kept or None}
-    if row.exception == EDI_INVALID and not kept:
-        values["exception"] = None
-    conn.execute(update(Order).where(Order.id == order_id).values(updated_at=utcnow(), **values))
-    audit(conn, actor, "order", order_id, "order.edi_invalid_cleared",
-          {"set": set_id, "key": key, "exception": values.get("exception", row.exception)})
+    clear_exception_text(conn, order_id, EDI_INVALID, f"{set_id} not sent: ", actor=actor,
+                         action="order.edi_invalid_cleared", detail={"set": set_id, "key": key}, text_start=_SET_TEXT)
 
 
 # ----------------------------------------------------------------------------- shared reads

@@ -27,8 +27,8 @@ from .errors import MappingError
 from .segments import Group, Segment, TransactionSet
 
 __all__ = [
-    "ITEM_QUALIFIERS", "MappedOrder", "address_of", "group_stamp", "item_ids", "order_from_850", "parse_amount",
-    "parse_date", "parse_qty", "parties_of", "ship_window",
+    "ITEM_QUALIFIERS", "MappedOrder", "address_of", "count_note", "currency_of", "group_stamp", "item_ids",
+    "line_items", "order_from_850", "parse_amount", "parse_date", "parse_qty", "parties_of", "ship_window",
 ]
 
 
@@ -145,6 +145,42 @@ def item_ids(seg: Segment, first: int) -> tuple[dict[str, str], tuple[str, str] 
     return ids, (main[1], main[2]) if main else None
 
 
+def currency_of(ts: TransactionSet, default: str) -> str:
+    """CUR02 when the set has a CUR naming a currency, else `default` (the partner's)."""
+    cur = ts.first("CUR")
+    if cur is not None and len(cur.get(2)) == 3:
+        return cur.get(2).upper()
+    return default
+
+
+def line_items(ts: TransactionSet, tag: str) -> list[tuple[Segment, Segment | None]]:
+    """Each `tag` line segment (PO1, POC) with the PID describing it: the first PID after it,
+    before the next line or the CTT."""
+    segments = ts.segments
+    out: list[tuple[Segment, Segment | None]] = []
+    for i, seg in enumerate(segments):
+        if seg.tag != tag:
+            continue
+        pid = None
+        for nxt in segments[i + 1 :]:
+            if nxt.tag in (tag, "CTT"):
+                break
+            if nxt.tag == "PID":
+                pid = nxt
+                break
+        out.append((seg, pid))
+    return out
+
+
+def count_note(ts: TransactionSet, counted: int, what: str) -> list[str]:
+    """A note when CTT01 says another number of line items than `counted` (`what`: "the PO has
+    3 PO1 lines"); partners count differently, so it is never a rejection."""
+    ctt = ts.first("CTT")
+    if ctt is not None and ctt.get(1).strip().isdigit() and int(ctt.get(1)) != counted:
+        return [f"CTT01 says {int(ctt.get(1))} line items, {what}"]
+    return []
+
+
 def _line(po1: Segment, pid: Segment | None, exponent: int) -> CanonicalLine:
     ids, main = item_ids(po1, 6)
     description = (pid.get(5) or None) if pid is not None else None
@@ -165,33 +201,17 @@ def order_from_850(ts: TransactionSet, group: Group, *, channel: str, currency: 
     beg = ts.first("BEG")
     if beg is None or not beg.get(3):
         raise MappingError("850 has no BEG with a PO number", segment_index=ts.header.index, offset=ts.header.offset)
-    cur = ts.first("CUR")
-    if cur is not None and len(cur.get(2)) == 3:
-        currency = cur.get(2).upper()
+    currency = currency_of(ts, currency)
     ship, cancel = ship_window(ts)
     by_code = parties_of(ts)
     ship_to = address_of(*by_code["ST"]) if "ST" in by_code else Address()
     buyer = by_code.get("BY")
 
-    lines: list[CanonicalLine] = []
-    segments = ts.segments
-    for i, seg in enumerate(segments):
-        if seg.tag != "PO1":
-            continue
-        pid = None
-        for nxt in segments[i + 1 :]:
-            if nxt.tag in ("PO1", "CTT"):
-                break
-            if nxt.tag == "PID":
-                pid = nxt
-                break
-        lines.append(_line(seg, pid, currency_exponent(currency)))
+    exponent = currency_exponent(currency)
+    lines = [_line(po1, pid, exponent) for po1, pid in line_items(ts, "PO1")]
     if not lines:
         raise MappingError(f"PO {beg.get(3)} has no PO1 lines", segment_index=beg.index, offset=beg.offset)
-    notes = []
-    ctt = ts.first("CTT")
-    if ctt is not None and ctt.get(1).strip().isdigit() and int(ctt.get(1)) != len(lines):
-        notes.append(f"CTT01 says {int(ctt.get(1))} line items, the PO has {len(lines)} PO1 lines")
+    notes = count_note(ts, len(lines), f"the PO has {len(lines)} PO1 lines")
     po_date = parse_date(beg.get(5), beg) if beg.get(5) else None
     order = CanonicalOrder(
         channel=channel,

@@ -27,7 +27,9 @@ from store.changes import LineChange, OrderChange
 from store.money import currency_exponent
 
 from .errors import MappingError
-from .po850 import address_of, item_ids, parse_amount, parse_qty, parties_of, ship_window
+from .po850 import (
+    address_of, count_note, currency_of, item_ids, line_items, parse_amount, parse_qty, parties_of, ship_window,
+)
 from .segments import Segment, TransactionSet
 
 __all__ = ["MappedChange", "change_from_860", "CHANGE_CODES"]
@@ -50,9 +52,7 @@ def change_from_860(ts: TransactionSet, *, channel: str, currency: str = "USD") 
     bch = ts.first("BCH")
     if bch is None or not bch.get(3):
         raise MappingError("860 has no BCH with a PO number", segment_index=ts.header.index, offset=ts.header.offset)
-    cur = ts.first("CUR")
-    if cur is not None and len(cur.get(2)) == 3:
-        currency = cur.get(2).upper()
+    currency = currency_of(ts, currency)
     po = bch.get(3)
     if bch.get(1) == "01":
         return MappedChange(OrderChange(channel, po, cancel=True, reason=f"cancelled by 860 {ts.control_number}"))
@@ -62,26 +62,11 @@ def change_from_860(ts: TransactionSet, *, channel: str, currency: str = "USD") 
     if "ST" in by_code and len(by_code["ST"][1]) > 0:  # a new address, not only a name or code
         ship_to = address_of(*by_code["ST"])
     exponent = currency_exponent(currency)
-    segments = ts.segments
-    lines: list[LineChange] = []
-    for i, seg in enumerate(segments):
-        if seg.tag != "POC":
-            continue
-        pid = None
-        for nxt in segments[i + 1 :]:
-            if nxt.tag in ("POC", "CTT"):
-                break
-            if nxt.tag == "PID":
-                pid = nxt
-                break
-        lines.append(_line_change(seg, pid, exponent))
+    lines = [_line_change(poc, pid, exponent) for poc, pid in line_items(ts, "POC")]
     if not lines and ship_to is None and ship is None and cancel_after is None:
         raise MappingError(f"860 for PO {po} changes nothing we keep (no POC lines, ship-to or dates)",
                            segment_index=bch.index, offset=bch.offset)
-    notes = []
-    ctt = ts.first("CTT")
-    if ctt is not None and ctt.get(1).strip().isdigit() and int(ctt.get(1)) != len(lines):
-        notes.append(f"CTT01 says {int(ctt.get(1))} line items, the 860 has {len(lines)} POC lines")
+    notes = count_note(ts, len(lines), f"the 860 has {len(lines)} POC lines")
     change = OrderChange(channel, po, lines=tuple(lines), ship_to=ship_to, requested_ship_date=ship,
                          cancel_after=cancel_after, reason=f"860 {ts.control_number}")
     return MappedChange(change, tuple(notes))

@@ -55,6 +55,7 @@ import pyx12.x12n_document
 
 from .errors import ParseError
 from .pyx12_codes import install as _share_codes
+from .writer import ISA_WIDTHS
 
 _share_codes()  # one parsed codes.xml per process (see pyx12_codes)
 
@@ -78,7 +79,6 @@ ISA_QUALIFIERS = ("01", "02", "08", "12", "14", "16", "20", "27", "28", "29", "3
 # pyx12 allows ISA01 00/03 only; X12 I01 also has 01 (UCS) .. 06.
 ISA_AUTH_QUALIFIERS = ("00", "01", "02", "03", "04", "05", "06")
 PYX12_VERSIONS = ("00401", "00501")
-_ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 _CACHE_FORMAT = b"oms-pyx12-maps-1"
 _PYX12_FILES = ("codes.xml", "dataele.xml", "x12.control.00401.xml", "x12.control.00501.xml")
 _KNOWN_FIC = frozenset({"PO", "PC", "PR", "SH", "IN", "IB", "FA"})
@@ -309,7 +309,7 @@ def _prepare(text: str, index: Any) -> _Prepared:
         fields = [f.replace("\r", "").replace("\n", "") for f in fields]
         broken += 1
     padded = False
-    for i, width in enumerate(_ISA_WIDTHS, 1):
+    for i, width in enumerate(ISA_WIDTHS, 1):
         value = fields[i]
         if len(value) < width and i in (2, 4, 6, 8):
             fields[i], padded = value.ljust(width), True

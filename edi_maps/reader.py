@@ -26,9 +26,8 @@ from edi_maps.errors import ParseError
 from edi_maps.findings import Fault, Finding
 from edi_maps.segments import Delimiters, Group, Interchange, Segment, TransactionSet, Transmission
 
-__all__ = ["read", "ISA_WIDTH"]
+__all__ = ["read", "interchange_texts"]
 
-ISA_WIDTH = 106
 _BOM = "\xef\xbb\xbf"  # UTF-8 BOM as latin-1 text
 _ISA_START = re.compile(r"ISA[^A-Za-z0-9 \t\r\n]")  # not \s: 0x1C-0x1F are delimiters here
 # 0-based offsets of the 16 element separators of a fixed-width ISA
@@ -48,6 +47,13 @@ def read(data: bytes) -> Transmission:
         raise ParseError(f"expected the file's bytes, got {type(data).__name__}", offset=0)
     text = bytes(data).decode("latin-1")
     return _Reader(text).run()
+
+
+def interchange_texts(data: bytes, tm: Transmission) -> list[str]:
+    """The text of each interchange `read(data)` found, from its ISA up to the next ISA or the
+    end of the file (latin-1, as read), e.g. for pyx12, which takes one interchange at a time."""
+    starts = [ic.offset for ic in tm.interchanges] + [len(data)]
+    return [data[a:b].decode("latin-1") for a, b in zip(starts, starts[1:])]
 
 
 @dataclass(slots=True)

@@ -35,10 +35,6 @@ class Delimiters:
         """A composite element's components (a plain element gives a one-item list)."""
         return value.split(self.component)
 
-    def repetitions(self, value: str) -> list[str]:
-        """A repeated element's occurrences (one item when there is no repetition separator)."""
-        return value.split(self.repetition) if self.repetition else [value]
-
     def chars(self) -> frozenset[str]:
         return frozenset(c for c in (self.element, self.component, self.segment, self.repetition) if c)
 

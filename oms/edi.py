@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from edi_maps import envelope, read
+from edi_maps import envelope, interchange_texts, read
 from edi_maps.ack import acknowledge
 from edi_maps.errors import ParseError
 from edi_maps.findings import Severity
@@ -55,8 +55,7 @@ def _check_one(path: Path, data: bytes, show_ack: bool) -> bool:
     for f in findings:
         if f.interchange is None:
             click.echo(f"  {f.severity.value}: {f.message}")
-    starts = [ic.offset for ic in tm.interchanges] + [len(data)]
-    for i, ic in enumerate(tm.interchanges):
+    for i, (ic, ic_text) in enumerate(zip(tm.interchanges, interchange_texts(data, tm))):
         click.echo(
             f"  ISA {ic.control_number}  {ic.sender_qualifier}/{ic.sender_id} -> {ic.receiver_qualifier}/{ic.receiver_id}"
             f"  version {ic.version}  {'test' if ic.usage == 'T' else 'production'}"
@@ -66,7 +65,7 @@ def _check_one(path: Path, data: bytes, show_ack: bool) -> bool:
                 label = "error" if f.severity is Severity.ERROR else "warning"
                 click.echo(f"    {label} ({f.ack.value} {f.code or '-'}): {f.message}")
         try:
-            report = validate(data[starts[i] : starts[i + 1]].decode("latin-1").lstrip("\ufeff"))
+            report = validate(ic_text)
         except Pyx12InputError as exc:
             click.echo(f"    not validated: {exc}")
             ok = False

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 
 from .db import Store
-from .errors import NotFound, StoreError
+from .errors import ConfigError, NotFound, StoreError
 from .journal import audit
 from .models import (
     ALIAS_KINDS,
@@ -36,8 +36,23 @@ __all__ = [
     "channel_id",
     "channel_location_ids",
     "PartnerRef",
+    "exchanges_document",
     "find_partner",
 ]
+
+
+def exchanges_document(config: Mapping[str, Any], document: str) -> bool:
+    """Whether a partner whose `trading_partners.config` is `config` exchanges `document`
+    ("997", "855", ...): its `documents` list (set ids as text or numbers) names it, or it has
+    no list (every document). A setting that is not such a list raises `ConfigError`."""
+    documents = config.get("documents")
+    if documents is None:
+        return True
+    if not isinstance(documents, list | tuple) or not all(
+        isinstance(d, str | int) and not isinstance(d, bool) for d in documents
+    ):
+        raise ConfigError(f"config documents must be a list of set ids, got {documents!r}")
+    return document in {str(d) for d in documents}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,23 +66,42 @@ class PartnerRef:
     our_isa_id: str
     our_gs_id: str
     config: Mapping[str, Any] = field(default_factory=dict)  # delimiters, documents, require_855 (oms.toml)
+    currency: str = "USD"  # its channel's: an order that names no currency is in this one
+    gs_id: str = ""
+    x12_version: str = "004010"
+    test_indicator: str = "P"
 
     def sends(self, document: str) -> bool:
-        """Whether we send this partner `document` ("997", "855", ...); unset means every one."""
-        documents = self.config.get("documents")
-        return documents is None or document in documents
+        """Whether we send this partner `document` ("997", "855", ...); unset means every one.
+        A malformed `documents` setting raises `ConfigError` naming the partner."""
+        try:
+            return exchanges_document(self.config, document)
+        except ConfigError as exc:
+            raise ConfigError(f"partner {self.code}: {exc}") from None
 
 
 def find_partner(
-    conn: Connection, *, code: str | None = None, isa_qualifier: str | None = None, isa_id: str | None = None
+    conn: Connection,
+    *,
+    partner_id: int | None = None,
+    code: str | None = None,
+    isa_qualifier: str | None = None,
+    isa_id: str | None = None,
+    active_only: bool = True,
 ) -> PartnerRef | None:
-    """An active trading partner by code, or by the ISA05/ISA06 its interchanges carry."""
+    """A trading partner by id, by code, or by the ISA05/ISA06 its interchanges carry; only an
+    active one unless `active_only` is False."""
     stmt = select(
         TradingPartner.id, TradingPartner.code, TradingPartner.channel_id, TradingPartner.isa_qualifier,
         TradingPartner.isa_id, TradingPartner.our_isa_qualifier, TradingPartner.our_isa_id, TradingPartner.our_gs_id,
-        TradingPartner.config,
-    ).where(TradingPartner.active.is_(True))
-    if code is not None:
+        TradingPartner.config, Channel.currency, TradingPartner.gs_id, TradingPartner.x12_version,
+        TradingPartner.test_indicator,
+    ).join(Channel, Channel.id == TradingPartner.channel_id)
+    if active_only:
+        stmt = stmt.where(TradingPartner.active.is_(True))
+    if partner_id is not None:
+        stmt = stmt.where(TradingPartner.id == partner_id)
+    elif code is not None:
         stmt = stmt.where(TradingPartner.code == code)
     else:
         stmt = stmt.where(TradingPartner.isa_qualifier == (isa_qualifier or ""), TradingPartner.isa_id == (isa_id or ""))
@@ -75,7 +109,8 @@ def find_partner(
     if row is None:
         return None
     return PartnerRef(row.id, row.code, row.channel_id, row.isa_qualifier, row.isa_id, row.our_isa_qualifier,
-                      row.our_isa_id, row.our_gs_id, dict(row.config or {}))
+                      row.our_isa_id, row.our_gs_id, dict(row.config or {}), row.currency, row.gs_id,
+                      row.x12_version, row.test_indicator)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
@@ -32,6 +35,8 @@ __all__ = [
     "close",
     "get_order",
     "status_from_lines",
+    "flag_exception",
+    "clear_exception_text",
 ]
 
 STATUSES = (
@@ -205,3 +210,81 @@ def cancel_in(conn: Connection, order_id: int, reason: str, *, actor: str) -> in
 
 def close(store: Store, order_id: int, *, actor: str = "system") -> None:
     store.run(lambda conn: move(conn, order_id, "closed", actor=actor))
+
+
+# ----------------------------------------------------------------------- exception queues
+#
+# An order waits in at most one exception queue (orders.exception); its exception_detail is
+# "; "-joined texts, each starting with a label such as "855 not sent: ". A caller whose texts
+# may themselves hold "; " says where one of its texts starts (`text_start`, a regex; by
+# default the prefix itself), so that one text can be replaced or taken out again.
+
+
+def _texts_without(detail: str, prefix: str, text_start: str | None) -> str:
+    """`detail` without the texts that start with `prefix`."""
+    start = text_start if text_start is not None else re.escape(prefix)
+    parts = re.split(f"; (?={start})", detail)
+    return "; ".join(p for p in parts if p and not p.startswith(prefix))
+
+
+def flag_exception(
+    conn: Connection,
+    order_id: int,
+    queue: str,
+    text: str,
+    *,
+    actor: str,
+    action: str,
+    detail: Mapping[str, Any],
+    replaces: str | None = None,
+    text_start: str | None = None,
+) -> None:
+    """Put the order in the `queue` exception queue with `text`; an order that already waits in
+    a queue (this one or another) keeps it, and `text` is appended to its detail. An earlier
+    text starting with `replaces` is taken out first, so a problem reported again is listed
+    once. Audits `action` with `detail`, in the caller's transaction."""
+    row = conn.execute(select(Order.exception, Order.exception_detail).where(Order.id == order_id)).first()
+    if row is None:
+        raise NotFound(f"no order {order_id}")
+    kept = ""
+    if row.exception is not None:
+        kept = row.exception_detail or ""
+        if replaces is not None:
+            kept = _texts_without(kept, replaces, text_start)
+    values: dict[str, Any] = {"exception_detail": "; ".join(x for x in (kept, text) if x)[:2000]}
+    if row.exception is None:
+        values["exception"] = queue
+    conn.execute(update(Order).where(Order.id == order_id).values(updated_at=utcnow(), **values))
+    audit(conn, actor, "order", order_id, action, dict(detail))
+
+
+def clear_exception_text(
+    conn: Connection,
+    order_id: int,
+    queue: str,
+    prefix: str,
+    *,
+    actor: str,
+    action: str,
+    detail: Mapping[str, Any],
+    text_start: str | None = None,
+) -> bool:
+    """Take the text starting with `prefix` off the order's exception detail, and the order out
+    of the `queue` exception queue when nothing else is left (an order in another queue stays
+    in it). Audits `action` with `detail` plus the order's exception after. False (nothing
+    written) when the order holds no such text."""
+    row = conn.execute(select(Order.exception, Order.exception_detail).where(Order.id == order_id)).first()
+    if row is None:
+        raise NotFound(f"no order {order_id}")
+    current = row.exception_detail or ""
+    if row.exception is None or prefix not in current:
+        return False
+    kept = _texts_without(current, prefix, text_start)
+    if kept == current:
+        return False
+    values: dict[str, Any] = {"exception_detail": kept or None}
+    if row.exception == queue and not kept:
+        values["exception"] = None
+    conn.execute(update(Order).where(Order.id == order_id).values(updated_at=utcnow(), **values))
+    audit(conn, actor, "order", order_id, action, {**detail, "exception": values.get("exception", row.exception)})
+    return True

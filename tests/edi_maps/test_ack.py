@@ -224,6 +224,14 @@ def test_numbers_that_cannot_be_control_numbers_are_refused() -> None:
                     numbers=lambda kind, count: [0] * count, now=NOW)  # fmt: skip
 
 
+@pytest.mark.parametrize("given, why", [([7, 7], "repeat"), ([1], "got 1"), ([True, 2], "not 1 to")])
+def test_numbers_for_the_997s_are_checked_as_strictly_as_for_any_document_we_send(given: list[int], why: str) -> None:
+    data = purchase_orders(group(SetSpec("850", 1, po())), group(SetSpec("850", 2, po()), gs06=8))
+    with pytest.raises(ValidationError, match=why):
+        acknowledge(read(data).interchanges[0], [], None, interchange_index=0,
+                    numbers=lambda kind, count: given if kind == "gs" else [1], now=NOW)  # fmt: skip
+
+
 def test_read_997_round_trips_our_own_statuses() -> None:
     data = purchase_orders(
         group(SetSpec("850", 1, po()), SetSpec("850", 2, po(date="20261301")), SetSpec("850", 2, po()), gs06=11),

@@ -13,7 +13,6 @@ from edi_maps import (
     ak9_codes,
     check,
     errors,
-    interchange_key,
     needs_ta1,
     read,
     require_sound,
@@ -109,7 +108,7 @@ def test_ta1_is_owed_when_asked_for_or_when_the_interchange_is_bad() -> None:
 
 def test_interchange_key_drops_padding() -> None:
     tm = read(interchange(order("PO-1", 1), sender="ACME", receiver="SHOP", control="000004711").encode())
-    assert interchange_key(tm.interchanges[0]) == ("ZZACME", "ZZSHOP", "000004711")
+    assert tm.interchanges[0].key == ("ZZACME", "ZZSHOP", "000004711")
 
 
 def test_require_sound_raises_an_envelope_error_naming_the_fault() -> None:

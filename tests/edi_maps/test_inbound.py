@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from edi_maps import read
 from edi_maps.inbound import receive_x12
-from store import Store, check
+from edi_maps.po850 import order_from_850
+from store import Store, check, ingest
 from store.catalog import NewSku, add_location, add_partner, add_skus
+from store.documents import store_payload
 from store.inventory import receive
 from store.models import Document, Order, OrderLine, OutboxMessage
 from store.setup import PartnerSpec, Setup, apply_setup
-from tests.edi_maps.x12text import interchange, order
+from tests.edi_maps.x12text import change, interchange, order
 from tests.store.helpers import count, lines_of, order_row
 
 
@@ -191,3 +194,90 @@ def test_acknowledgments_with_a_faulty_envelope_get_a_ta1_alone(partner: Store) 
         [payload] = conn.execute(select(OutboxMessage.payload).where(OutboxMessage.kind == "edi_ta1")).scalars().all()
     [answer] = read_x12(str(payload["data"]).encode("latin-1")).interchanges
     assert answer.groups == [] and [t.get(4) for t in answer.ta1] == ["E"]
+
+
+def _edi_kinds(store: Store) -> list[str]:
+    with store.read() as conn:
+        kinds = conn.execute(select(OutboxMessage.kind).order_by(OutboxMessage.id)).scalars().all()
+    return [k for k in kinds if k.startswith("edi_")]
+
+
+def test_a_file_re_run_after_a_crash_before_it_was_finished_is_not_a_duplicate_of_itself(partner: Store) -> None:
+    data = interchange(order("PO-1", 2)).encode()
+    first = receive_x12(partner, data, source="a")
+    before = order_row(partner, "PO-1")
+    with partner.write() as conn:  # what a crash after the 997 was queued, before finish(), leaves
+        conn.execute(update(Document).where(Document.id == first.document_id).values(state="received"))
+    again = receive_x12(partner, data, source="a")
+    assert (again.document_id, again.duplicate_document, again.state) == (first.document_id, False, "accepted"), again.problems
+    [ic] = again.interchanges
+    assert (ic.duplicate, [s.status for s in ic.sets], ic.ack) == (False, ["unchanged"], None)
+    assert _edi_kinds(partner) == ["edi_997"]  # no TA1 R 025, no second 997
+    after = order_row(partner, "PO-1")
+    assert (after.id, after.version, after.status) == (before.id, before.version, before.status)
+    assert count(partner, Order) == 1 and check(partner).ok
+
+
+def test_the_same_interchange_twice_in_one_file_is_taken_in_once_and_its_copy_refused(partner: Store) -> None:
+    once = interchange(order("PO-1", 2))
+    result = receive_x12(partner, (once + once).encode(), source="a")
+    assert [ic.duplicate for ic in result.interchanges] == [False, True]
+    assert result.state == "partial" and count(partner, Order) == 1
+    assert _edi_kinds(partner) == ["edi_997", "edi_ta1"]
+
+
+def test_an_855_lost_to_a_crash_after_the_intake_goes_out_when_the_file_is_re_run(partner: Store) -> None:
+    _configure(partner, require_855=True, documents=["997", "855"])
+    data = interchange(order("PO-1", 2)).encode()
+    # What receive_x12 has done when it stops between the intake and the 855: the file is
+    # stored and its order taken in, nothing else.
+    doc = store_payload(partner, data, kind="x12", source="a", actor="edi")
+    [ic] = read(data).interchanges
+    [ts] = ic.groups[0].sets
+    ingest(partner, [order_from_850(ts, ic.groups[0], channel="acme").order], actor="edi", document_id=doc.id)
+    assert _edi_kinds(partner) == []
+    result = receive_x12(partner, data, source="a")
+    assert (result.document_id, result.state) == (doc.id, "accepted"), result.problems
+    assert [s.status for s in result.interchanges[0].sets] == ["unchanged"]
+    assert _edi_kinds(partner) == ["edi_855", "edi_997"]
+    with partner.read() as conn:
+        [payload] = conn.execute(select(OutboxMessage.payload).where(OutboxMessage.kind == "edi_855")).scalars().all()
+    assert payload["order_id"] == order_row(partner, "PO-1").id
+
+
+def _partner_in(store: Store, currency: str, **settings: object) -> None:
+    apply_setup(store, Setup(partners=[PartnerSpec(
+        "acme", "ACME Retail", isa_qualifier="ZZ", isa_id="SENDER", gs_id="SENDER", our_isa_qualifier="ZZ",
+        our_isa_id="RECEIVER", our_gs_id="RECEIVER", currency=currency, settings=settings)]))
+
+
+def test_an_850_and_an_860_without_cur_are_in_the_partners_currency(partner: Store) -> None:
+    _partner_in(partner, "JPY")  # no minor unit: "999" is 999 yen, not 99900 cents
+    receive_x12(partner, interchange(order("PO-1", 1).replace("*9.99*", "*999*")).encode(), source="a")
+    row = order_row(partner, "PO-1")
+    assert (row.currency, [ln.unit_price_minor for ln in lines_of(partner, row.id)]) == ("JPY", [999])
+    pc = interchange(change("PO-1", "1*PC****1200"), functional_id="PC", control="000000124")
+    assert [s.status for s in receive_x12(partner, pc.encode(), source="b").interchanges[0].sets] == ["changed"]
+    assert [ln.unit_price_minor for ln in lines_of(partner, row.id)] == [1200]
+
+
+def test_an_850_with_cur_keeps_its_own_currency(partner: Store) -> None:
+    _partner_in(partner, "EUR")
+    po = order("PO-1", 1).replace("N1*ST", "CUR*BY*USD~N1*ST").replace("SE*6*", "SE*7*")
+    receive_x12(partner, interchange(po).encode(), source="a")
+    assert order_row(partner, "PO-1").currency == "USD"
+
+
+def test_a_documents_setting_with_set_ids_as_numbers_is_read_as_outbound_reads_it(partner: Store) -> None:
+    _configure(partner, documents=[997, 855])
+    receive_x12(partner, interchange(order("PO-1", 1)).encode(), source="a")
+    assert len(_queued_997s(partner)) == 1
+
+
+def test_a_documents_setting_that_is_not_a_list_sends_no_997_and_says_why(partner: Store) -> None:
+    _configure(partner, documents="997,855")
+    result = receive_x12(partner, interchange(order("PO-1", 1)).encode(), source="a")
+    assert _queued_997s(partner) == []
+    assert order_row(partner, "PO-1").status == "allocated"
+    assert result.state == "partial"
+    assert any("no 997 sent: partner acme: config documents must be a list" in p.reason for p in result.problems)

@@ -341,6 +341,13 @@ def test_a_partner_without_a_documents_setting_exchanges_every_document(acme: St
     assert queue_855(acme, oid).queued and queue_846(acme, "acme").queued
 
 
+def test_a_partner_made_inactive_still_gets_what_its_orders_owe_it(acme: Store) -> None:
+    oid = _order(acme, "PO-4204", ("SKU1", 1))
+    with acme.write() as conn:  # no new interchanges are taken from it; documents owed still go
+        conn.execute(update(TradingPartner).values(active=False))
+    assert queue_855(acme, oid).queued and queue_846(acme, "acme").queued
+
+
 def test_a_documents_setting_that_is_not_a_list_is_reported_not_guessed(acme: Store) -> None:
     oid = _order(acme, "PO-4203", ("SKU1", 1))
     with acme.write() as conn:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edi_maps import Fault, ParseError, Transmission, check, errors, read
+from edi_maps import Fault, ParseError, Transmission, check, errors, interchange_texts, read
 from tests.edi_maps.x12text import interchange, isa, order
 
 
@@ -133,6 +133,15 @@ def test_several_interchanges_each_with_its_own_delimiters() -> None:
     assert [b.get(3) for b in pos if b is not None] == ["PO-A", "PO-B", "PO-C"]
     assert [len(s.all("PO1")) for s in tm.sets()] == [1, 2, 3]
     assert not _faults(tm)
+
+
+def test_each_interchange_text_runs_from_its_isa_to_the_next_one() -> None:
+    first = interchange(order("PO-A", 1), control="000000001")
+    second = interchange(order("PO-B", 2, e="|", term="\n"), e="|", comp="^", term="\n", control="000000002")
+    data = ("\ufeff" + first + "\r\n" + second).encode("utf-8")
+    texts = interchange_texts(data, read(data))
+    assert texts == [first + "\r\n", second]  # the BOM before the first ISA is left out
+    assert [read(t.encode("latin-1")).interchanges[0].control_number for t in texts] == ["000000001", "000000002"]
 
 
 def test_several_groups_in_one_interchange() -> None:

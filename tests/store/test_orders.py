@@ -1,12 +1,22 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
-from store import Store, TransitionError, check, ingest
+from store import NotFound, Store, TransitionError, check, ingest
 from store.fulfilment import ship_reserved
 from store.inventory import receive
-from store.models import Backorder, OutboxMessage, Reservation
-from store.orders import STATUSES, TRANSITIONS, cancel, close, hold, release_hold
+from store.models import AuditEvent, Backorder, OutboxMessage, Reservation
+from store.orders import (
+    STATUSES,
+    TRANSITIONS,
+    cancel,
+    clear_exception_text,
+    close,
+    flag_exception,
+    hold,
+    release_hold,
+)
 from tests.factories import order
 from tests.store.helpers import count, level, order_row
 
@@ -74,3 +84,56 @@ def test_backordered_order_ships_what_it_has_and_is_partially_shipped(placed: St
     ship_reserved(placed, oid, carrier="UPS", tracking="1Z1")
     assert order_row(placed, "2").status == "partially_shipped"
     assert check(placed).ok
+
+
+# ---------------------------------------------------------------------- exception queues
+
+_PRINT_TEXT = r"\w+ not printed: "  # where one of these texts starts in a detail
+
+
+def _flag(store: Store, oid: int, queue: str, label: str, why: str) -> None:
+    store.run(lambda conn: flag_exception(
+        conn, oid, queue, f"{label} not printed: {why}", actor="printer", action="order.print_failed",
+        detail={"label": label}, replaces=f"{label} not printed: ", text_start=_PRINT_TEXT))
+
+
+def _clear(store: Store, oid: int, queue: str, label: str) -> bool:
+    return store.run(lambda conn: clear_exception_text(
+        conn, oid, queue, f"{label} not printed: ", actor="printer", action="order.print_cleared",
+        detail={"label": label}, text_start=_PRINT_TEXT))
+
+
+def _exception(store: Store, external_id: str) -> tuple[str | None, str | None]:
+    row = order_row(store, external_id)
+    return row.exception, row.exception_detail
+
+
+def test_exception_texts_go_into_the_callers_queue_are_replaced_and_cleared_one_by_one(placed: Store) -> None:
+    oid = order_row(placed, "1").id
+    _flag(placed, oid, "print_failed", "label", "no weight")
+    _flag(placed, oid, "print_failed", "slip", "no address; no name")
+    _flag(placed, oid, "print_failed", "label", "no carrier")  # reported again: listed once, the newer reason
+    assert _exception(placed, "1") == ("print_failed", "slip not printed: no address; no name; label not printed: no carrier")
+    assert _clear(placed, oid, "print_failed", "slip")
+    assert _exception(placed, "1") == ("print_failed", "label not printed: no carrier")
+    assert not _clear(placed, oid, "print_failed", "slip")  # nothing left of it: nothing written
+    assert _clear(placed, oid, "print_failed", "label")
+    assert _exception(placed, "1") == (None, None)
+    with placed.read() as conn:
+        actions = conn.execute(select(AuditEvent.action, AuditEvent.detail).where(
+            AuditEvent.entity == "order", AuditEvent.entity_id == oid, AuditEvent.action.like("order.print_%"),
+        ).order_by(AuditEvent.id)).all()
+    assert [a for a, _ in actions] == ["order.print_failed"] * 3 + ["order.print_cleared"] * 2
+    assert actions[-1][1] == {"label": "label", "exception": None}
+
+
+def test_an_order_waiting_in_another_queue_keeps_it_and_its_detail(placed: Store) -> None:
+    oid = order_row(placed, "1").id
+    placed.run(lambda conn: flag_exception(conn, oid, "address_invalid", "no such street", actor="t",
+                                           action="order.address_invalid", detail={}))
+    _flag(placed, oid, "print_failed", "label", "no weight")
+    assert _exception(placed, "1") == ("address_invalid", "no such street; label not printed: no weight")
+    assert _clear(placed, oid, "print_failed", "label")
+    assert _exception(placed, "1") == ("address_invalid", "no such street")
+    with pytest.raises(NotFound):
+        _flag(placed, 10_000, "print_failed", "label", "no weight")
