@@ -37,12 +37,13 @@ from .intake import SkuResolver, _Allocator, _book_placed, _PlannedLine
 from .inventory import release
 from .journal import audit
 from .models import Backorder, Channel, Order, OrderLine, Reservation
-from .orders import cancel_in, move, status_from_lines
+from .orders import cancel_in, flag_exception, move, status_from_lines
 from .types import utcnow
 
 __all__ = ["CHANGE_CONFLICT", "LINE_ACTIONS", "LineChange", "OrderChange", "ChangeOutcome", "apply_change"]
 
 CHANGE_CONFLICT = "change_conflict"  # orders.exception for a change that needs an operator
+_CONFLICT_TEXT = "change not applied: "
 LINE_ACTIONS = ("add", "cancel", "update", "none")
 
 
@@ -125,16 +126,11 @@ def apply_change(store: Store, change: OrderChange, *, actor: str = "edi", docum
 
 
 def _flag(conn: Connection, row: Any, reason: str, actor: str, document_id: int | None) -> None:
-    text = f"change not applied: {reason}"
-    if row.exception in (None, CHANGE_CONFLICT):
-        values: dict[str, Any] = {"exception": CHANGE_CONFLICT, "exception_detail": text[:2000]}
-    else:  # it waits in another queue already: keep that one, add the reason
-        values = {"exception_detail": f"{row.exception_detail or ''}; {text}".lstrip("; ")[:2000]}
-    conn.execute(update(Order).where(Order.id == row.id).values(updated_at=utcnow(), **values))
     detail: dict[str, Any] = {"reason": reason}
     if document_id is not None:
         detail["document_id"] = document_id
-    audit(conn, actor, "order", row.id, "order.change_conflict", detail)
+    flag_exception(conn, row.id, CHANGE_CONFLICT, f"{_CONFLICT_TEXT}{reason}", actor=actor,
+                   action="order.change_conflict", detail=detail, replaces=_CONFLICT_TEXT)
 
 
 class _Apply:
