@@ -4,6 +4,7 @@
        │  ^          │  ^              
        v  │          v  │             (on_hold from any open state and back;
     backordered <────┘  │              cancelled from any state before shipping)
+                         └──> ready_for_pickup ──> picked_up ──> closed   (pick-up in store)
 """
 
 from __future__ import annotations
@@ -46,17 +47,23 @@ STATUSES = (
     "backordered",
     "partially_shipped",
     "shipped",
+    "ready_for_pickup",
+    "picked_up",
     "closed",
     "cancelled",
 )
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "received": frozenset({"on_hold", "allocated", "backordered", "cancelled"}),
-    "on_hold": frozenset({"received", "allocated", "backordered", "partially_shipped", "cancelled"}),
-    "allocated": frozenset({"on_hold", "backordered", "partially_shipped", "shipped", "cancelled"}),
+    "on_hold": frozenset({"received", "allocated", "backordered", "partially_shipped", "ready_for_pickup",
+                          "cancelled"}),
+    "allocated": frozenset({"on_hold", "backordered", "partially_shipped", "shipped", "ready_for_pickup", "cancelled"}),
     "backordered": frozenset({"on_hold", "allocated", "partially_shipped", "cancelled"}),
     "partially_shipped": frozenset({"on_hold", "partially_shipped", "shipped"}),
     "shipped": frozenset({"closed"}),
+    # Pick-up in store: the store sets the order aside, the customer collects it.
+    "ready_for_pickup": frozenset({"on_hold", "picked_up", "cancelled"}),
+    "picked_up": frozenset({"closed"}),
     "closed": frozenset(),
     "cancelled": frozenset(),
 }

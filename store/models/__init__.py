@@ -14,12 +14,14 @@ from .catalog import (
     SkuAlias,
     TradingPartner,
 )
-from .fulfilment import Carton, Return, ReturnLine, Shipment, ShipmentLine
+from .fulfilment import Carton, DropshipOrder, Return, ReturnLine, Shipment, ShipmentLine
 from .orders import Backorder, Order, OrderLine, Reservation
+from .routing import LocationLoad, RoutingDecision, RoutingRuleset
 from .stock import MOVEMENT_KINDS, StockLevel, StockMovement
 from .system import (
     AuditEvent,
     ControlNumber,
+    Counter,
     Document,
     DocumentError,
     Heartbeat,
@@ -32,9 +34,10 @@ from .system import (
 __all__ = [
     "Base", "JSONType", "ALIAS_KINDS", "CHANNEL_KINDS", "LOCATION_KINDS", "MOVEMENT_KINDS",
     "Channel", "ChannelLocation", "Location", "Sku", "SkuAlias", "TradingPartner",
-    "Carton", "Return", "ReturnLine", "Shipment", "ShipmentLine",
+    "Carton", "DropshipOrder", "Return", "ReturnLine", "Shipment", "ShipmentLine",
     "Backorder", "Order", "OrderLine", "Reservation",
+    "LocationLoad", "RoutingDecision", "RoutingRuleset",
     "StockLevel", "StockMovement",
-    "AuditEvent", "ControlNumber", "Document", "DocumentError", "Heartbeat", "Interchange",
+    "AuditEvent", "ControlNumber", "Counter", "Document", "DocumentError", "Heartbeat", "Interchange",
     "Lease", "OutboxMessage", "SyncCursor",
 ]

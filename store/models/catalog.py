@@ -81,7 +81,15 @@ class Location(Base):
     longitude: Mapped[float | None] = mapped_column(Float)
     # Lower is preferred when nothing smarter decides (routing rules refine this).
     priority: Mapped[int] = mapped_column(Integer, default=100)
+    # Orders a day the location can take; routing skips it once today's load reaches this.
     daily_capacity: Mapped[int | None] = mapped_column(Integer)
+    # Ship-to regions it serves ("CA", "US-CA"); NULL serves everywhere.
+    regions_served: Mapped[list[str] | None] = mapped_column(JSONType)
+    # What fulfilling from here costs, for routing's cost sort and the KPIs; NULL when unknown.
+    cost_per_order_minor: Mapped[int | None] = mapped_column(Integer)
+    cost_per_unit_minor: Mapped[int | None] = mapped_column(Integer)
+    # A dropship location is a vendor; when the vendor is an EDI partner it gets an 850.
+    vendor_partner_id: Mapped[int | None] = mapped_column(ForeignKey("trading_partners.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

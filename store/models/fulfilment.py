@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..types import BigID, UTCDateTime, utcnow
 from .base import Base
 
-__all__ = ["Shipment", "Carton", "ShipmentLine", "Return", "ReturnLine"]
+__all__ = ["Shipment", "Carton", "ShipmentLine", "Return", "ReturnLine", "DropshipOrder"]
 
 
 class Shipment(Base):
@@ -25,6 +25,8 @@ class Shipment(Base):
     service: Mapped[str | None] = mapped_column(String(64))
     tracking: Mapped[str | None] = mapped_column(String(128))
     bol: Mapped[str | None] = mapped_column(String(64))
+    # What the shipment cost (label, handling), when known: cost per order in the KPIs.
+    cost_minor: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     shipped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
@@ -65,6 +67,9 @@ class Return(Base):
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
     reason: Mapped[str | None] = mapped_column(String(500))
     refund_minor: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    # The exchange or reship order this return created.
+    new_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -81,8 +86,24 @@ class ReturnLine(Base):
     qty_restocked: Mapped[int] = mapped_column(Integer, default=0)
     qty_scrapped: Mapped[int] = mapped_column(Integer, default=0)
     condition: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
         CheckConstraint("qty > 0", name="qty_positive"),
         CheckConstraint("qty_restocked + qty_scrapped <= qty_received", name="disposition_le_received"),
     )
+
+
+class DropshipOrder(Base):
+    """A purchase order to a dropship vendor for the lines routed to its location."""
+
+    __tablename__ = "dropship_orders"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    number: Mapped[str] = mapped_column(String(22), unique=True)  # our PO number (BEG03)
+    # open -> sent -> acknowledged -> shipped | cancelled
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -37,6 +38,8 @@ class Order(Base):
     exception: Mapped[str | None] = mapped_column(String(32))
     exception_detail: Mapped[str | None] = mapped_column(String(2000))
     hold_reason: Mapped[str | None] = mapped_column(String(500))
+    # fraud | address | credit | manual | routing (a routing rule's hold queue), while on_hold.
+    hold_kind: Mapped[str | None] = mapped_column(String(12))
     # A newer version that arrived after allocation and waits for an operator's decision.
     pending_version: Mapped[int | None] = mapped_column(BigInteger)
     pending_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
@@ -49,12 +52,23 @@ class Order(Base):
     ship_to_region: Mapped[str | None] = mapped_column(String(64))
     ship_to_postal_code: Mapped[str | None] = mapped_column(String(32))
     ship_to_country: Mapped[str | None] = mapped_column(String(2))
+    # Where the parcel goes, when the source knows (or a region centroid stood in): routing's distance.
+    ship_to_latitude: Mapped[float | None] = mapped_column(Float)
+    ship_to_longitude: Mapped[float | None] = mapped_column(Float)
+    # ship (from a warehouse, a store or a dropship vendor) | pickup (in the store named below).
+    fulfilment: Mapped[str] = mapped_column(String(12), default="ship", server_default="ship")
+    pickup_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
     currency: Mapped[str] = mapped_column(String(3))
     total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     placed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     requested_ship_date: Mapped[dt.date | None] = mapped_column(Date)
     cancel_after: Mapped[dt.date | None] = mapped_column(Date)
+    # Set by a routing rule that backorders with auto-cancel: open units are cancelled on this day.
+    auto_cancel_on: Mapped[dt.date | None] = mapped_column(Date)
+    # An exchange or reship is a new order linked to the one it replaces.
+    origin_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    origin_kind: Mapped[str | None] = mapped_column(String(12))  # exchange | reship
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -63,6 +77,7 @@ class Order(Base):
         UniqueConstraint("channel_id", "external_id"),
         Index("ix_orders_status_id", "status", "id"),
         Index("ix_orders_exception", "exception"),
+        Index("ix_orders_auto_cancel_on", "auto_cancel_on"),
     )
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "AuditEvent",
     "Heartbeat",
     "Lease",
+    "Counter",
 ]
 
 
@@ -158,3 +159,12 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Counter(Base):
+    """Numbers we hand out ourselves: SSCC serials, RMA and dropship PO numbers."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_value: Mapped[int] = mapped_column(BigInteger, default=1)

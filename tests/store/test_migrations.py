@@ -5,13 +5,14 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import insert, select, update
+from sqlalchemy import MetaData, Table, insert, select, update
 
 from store import Store, check, ingest, open_store, upgrade
 from store.catalog import NewSku, add_channel, add_location, add_skus
 from store.inventory import receive
+from store.types import utcnow
 from store.migrate import current_revision, head_revision
-from store.models import Base, Channel, Order, OrderLine, Reservation, StockLevel
+from store.models import Base, Channel, OrderLine, Reservation, StockLevel
 from tests.conftest import PG_SCHEMA, drop_pg_schema, need_postgres, reset_pg_schema
 from tests.factories import order
 from tests.store.helpers import count, order_row
@@ -20,13 +21,19 @@ from tests.store.helpers import count, order_row
 def _allocated_order_as_0001_wrote_it(store: Store, external_id: str, *, qty: int) -> None:
     """Rows only in the columns revision 0001 has (today's intake writes newer ones)."""
     with store.write() as conn:
+        # The tables as they are in the database, not as today's models describe them.
+        old = MetaData()
+        orders = Table("orders", old, autoload_with=conn)
+        lines = Table("order_lines", old, autoload_with=conn)
         channel = conn.execute(select(Channel.id)).scalar_one()
         sku, location = conn.execute(select(StockLevel.sku_id, StockLevel.location_id)).one()
-        oid = conn.execute(insert(Order).values(channel_id=channel, external_id=external_id, status="allocated",
-                                                currency="USD", total_minor=qty * 1000).returning(Order.id)).scalar_one()
-        lid = conn.execute(insert(OrderLine).values(order_id=oid, line_no=1, sku_id=sku, item="S1", item_kind="sku",
+        oid = conn.execute(insert(orders).values(channel_id=channel, external_id=external_id, status="allocated",
+                                                currency="USD", total_minor=qty * 1000, version=0, priority=0,
+                                                received_at=utcnow(), updated_at=utcnow()).returning(orders.c.id)).scalar_one()
+        lid = conn.execute(insert(lines).values(order_id=oid, line_no=1, sku_id=sku, item="S1", item_kind="sku",
                                                     item_ids={}, qty=qty, unit_price_minor=1000, qty_reserved=qty,
-                                                    ).returning(OrderLine.id)).scalar_one()
+                                                    qty_backordered=0, qty_shipped=0, qty_cancelled=0,
+                                                    ).returning(lines.c.id)).scalar_one()
         conn.execute(insert(Reservation).values(line_id=lid, sku_id=sku, location_id=location, qty=qty))
         conn.execute(update(StockLevel).values(reserved=StockLevel.reserved + qty))
 

@@ -57,7 +57,7 @@ class OrdersScreen(Screen[None]):
     AUTO_FOCUS = "OrderTable"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        *(_filter_binding(n, key) for n, key in enumerate(FILTER_KEYS)),
+        *(_filter_binding(n, key) for n, key in enumerate(FILTER_KEYS) if n < 10),
         Binding("ctrl+r", "reload", "Reload", id="orders.reload",
                 tooltip="Run the filter again and refresh the counts"),
     ]

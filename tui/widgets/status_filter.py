@@ -20,7 +20,8 @@ _COUNT_WIDTH = 6
 
 def _prompt(number: int, key: str, count: int | None, active: bool) -> Text:
     shown = "–" if count is None else f"{count:,}"
-    text = Text(f"{number} {filter_title(key):<{_TITLE_WIDTH}}{shown:>{_COUNT_WIDTH}}")
+    digit = str(number) if number < 10 else " "
+    text = Text(f"{digit} {filter_title(key):<{_TITLE_WIDTH}}{shown:>{_COUNT_WIDTH}}")
     if active:
         text.stylize("bold")
     return text
