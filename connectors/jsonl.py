@@ -20,7 +20,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -50,6 +50,8 @@ class _Address(_Strict):
     region: str | None = None
     postal_code: str | None = None
     country: Annotated[str, Field(min_length=2, max_length=2)] | None = None
+    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
 
 
 class _Line(_Strict):
@@ -74,6 +76,8 @@ class _Order(_Strict):
     requested_ship_date: dt.date | None = None
     cancel_after: dt.date | None = None
     priority: int = 0
+    fulfilment: Literal["ship", "pickup"] = "ship"
+    pickup_location: str | None = None
 
 
 def _explain(exc: ValidationError) -> str:
@@ -110,6 +114,8 @@ def parse_line(text: str) -> CanonicalOrder:
         requested_ship_date=o.requested_ship_date,
         cancel_after=o.cancel_after,
         priority=o.priority,
+        fulfilment=o.fulfilment,
+        pickup_location=o.pickup_location,
         lines=tuple(
             CanonicalLine(
                 item=ln.item,

@@ -21,6 +21,8 @@ class Address:
     region: str | None = None
     postal_code: str | None = None
     country: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,9 @@ class CanonicalOrder:
     requested_ship_date: dt.date | None = None
     cancel_after: dt.date | None = None
     priority: int = 0
+    # ship (default) or pickup: the customer collects the order at `pickup_location` (a code).
+    fulfilment: str = "ship"
+    pickup_location: str | None = None
 
     def effective_version(self) -> int:
         """The comparable version: explicit, else updated-at in microseconds, else 0."""
@@ -99,6 +104,15 @@ class CanonicalOrder:
                 raise OrderInvalid(f"{name} has no timezone")
         if self.version is not None and self.version < 0:
             raise OrderInvalid("version is negative")
+        if self.fulfilment not in ("ship", "pickup"):
+            raise OrderInvalid(f"fulfilment {self.fulfilment!r} is not ship or pickup")
+        if self.fulfilment == "pickup" and not self.pickup_location:
+            raise OrderInvalid("a pick-up order names no pick-up store")
+        lat, lon = self.ship_to.latitude, self.ship_to.longitude
+        if (lat is None) != (lon is None):
+            raise OrderInvalid("ship-to coordinates need both latitude and longitude")
+        if lat is not None and lon is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise OrderInvalid(f"ship-to coordinates {lat}, {lon} are not on Earth")
 
 
 def _iso(value: dt.date | dt.datetime | None) -> str | None:
@@ -120,6 +134,8 @@ def order_to_dict(order: CanonicalOrder) -> dict[str, object]:
         "requested_ship_date": _iso(order.requested_ship_date),
         "cancel_after": _iso(order.cancel_after),
         "priority": order.priority,
+        "fulfilment": order.fulfilment,
+        "pickup_location": order.pickup_location,
         "lines": [
             {
                 "item": ln.item,

@@ -29,7 +29,7 @@ from .bulk import insert_rows
 from .ids import allocate_ids
 from .inventory import reserve, reserve_many
 from .journal import audit_many, enqueue_many
-from .orders import _load, move, status_from_lines
+from .orders import _load, cancel_in, move, status_from_lines
 from .models import (
     Backorder,
     Channel,
@@ -42,6 +42,8 @@ from .models import (
     StockLevel,
     TradingPartner,
 )
+from .routing.engine import Decision, LineFacts, OrderFacts
+from .routing.live import Router
 from .types import utcnow
 
 __all__ = ["Outcome", "IngestReport", "SkuResolver", "ingest", "reprocess_unknown_items"]
@@ -158,6 +160,9 @@ def _header(order: CanonicalOrder, version: int) -> dict[str, Any]:
         "ship_to_region": st.region,
         "ship_to_postal_code": st.postal_code,
         "ship_to_country": st.country,
+        "ship_to_latitude": st.latitude,
+        "ship_to_longitude": st.longitude,
+        "fulfilment": order.fulfilment,
         "currency": order.currency,
         "total_minor": sum(ln.qty * ln.unit_price_minor for ln in order.lines),
         "priority": order.priority,
@@ -207,15 +212,28 @@ class _PlannedLine:
     line_no: int
     line: CanonicalLine
     sku_id: int | None
+    # Where the line's units are reserved: (location, qty) pairs from routing, or one whole-line
+    # `location_id` from a change's allocator.
     location_id: int | None = None
+    placements: list[tuple[int, int]] = field(default_factory=list)
+    # Units not reserved are backordered; False leaves them unallocated (held, unroutable, cancelled).
+    backorder: bool = True
+    cancelled: bool = False  # routing cancelled the order at intake
+
+    def spots(self) -> list[tuple[int, int]]:
+        if self.placements:
+            return self.placements
+        return [(self.location_id, self.line.qty)] if self.location_id is not None else []
 
     @property
-    def reserved(self) -> bool:
-        return self.location_id is not None
+    def reserved_qty(self) -> int:
+        return sum(q for _, q in self.spots())
 
     @property
-    def backordered(self) -> bool:
-        return self.sku_id is not None and self.location_id is None and self.line.qty > 0
+    def backordered_qty(self) -> int:
+        if self.sku_id is None or not self.backorder:
+            return 0
+        return max(0, self.line.qty - self.reserved_qty)
 
 
 def _stock_rows(
@@ -224,11 +242,11 @@ def _stock_rows(
     """The reservation and backorder rows for (line id, placed line) pairs."""
     reservations, backorders = [], []
     for lid, p in placed:
-        if p.reserved:
-            reservations.append({"line_id": lid, "sku_id": p.sku_id, "location_id": p.location_id,
-                                 "qty": p.line.qty, "state": "active", "created_at": now, "closed_at": None})
-        elif p.backordered:
-            backorders.append({"line_id": lid, "sku_id": p.sku_id, "qty": p.line.qty, "state": "open",
+        for loc, qty in p.spots():
+            reservations.append({"line_id": lid, "sku_id": p.sku_id, "location_id": loc,
+                                 "qty": qty, "state": "active", "created_at": now, "closed_at": None})
+        if p.backordered_qty:
+            backorders.append({"line_id": lid, "sku_id": p.sku_id, "qty": p.backordered_qty, "state": "open",
                                "created_at": now, "closed_at": None})
     return reservations, backorders
 
@@ -249,9 +267,8 @@ def _book_placed(conn: Connection, placed: Sequence[tuple[int, _PlannedLine]], n
     insert_rows(conn, Reservation, reservations)
     insert_rows(conn, Backorder, backorders)
     counts = [
-        {"b_line": lid, "b_reserved": p.line.qty if p.reserved else 0,
-         "b_backordered": p.line.qty if p.backordered else 0}
-        for lid, p in placed if p.reserved or p.backordered
+        {"b_line": lid, "b_reserved": p.reserved_qty, "b_backordered": p.backordered_qty}
+        for lid, p in placed if p.reserved_qty or p.backordered_qty
     ]
     if counts:
         conn.execute(_BOOK, counts)
@@ -390,7 +407,7 @@ class _Batch:
     def _status(plan: list[_PlannedLine]) -> str:
         if any(p.sku_id is None for p in plan):
             return "received"  # waits in unknown_item; nothing reserved until every item is known
-        return "allocated" if all(p.location_id is not None or p.line.qty == 0 for p in plan) else "backordered"
+        return "allocated" if all(p.reserved_qty == p.line.qty for p in plan) else "backordered"
 
     @staticmethod
     def _reservable(channel: int, plan: list[_PlannedLine]) -> list[tuple[int, _PlannedLine]]:
@@ -404,13 +421,20 @@ class _Batch:
         # stock rows they lock are held for as short a time as possible.
         ids = allocate_ids(self.conn, Order, len(fresh))
         line_ids = allocate_ids(self.conn, OrderLine, sum(len(plan) for plan in plans))
-        alloc = _Allocator(self.conn, {p.sku_id for plan in plans for p in plan if p.sku_id is not None})
-        alloc.allocate([x for (_, _, ch), plan in zip(fresh, plans) for x in self._reservable(ch.id, plan)])
+        router = Router(self.conn, {p.sku_id for plan in plans for p in plan if p.sku_id is not None}, now=self.now)
+        decisions = router.route(
+            [(oid, _facts(router, ch, order, plan)) for oid, (_, order, ch), plan in zip(ids, fresh, plans)
+             if self._reservable(ch.id, plan)],
+            "intake",
+        )
         rows, statuses = [], []
         for oid, (idx, order, ch), plan in zip(ids, fresh, plans):
-            status = self._status(plan)
             exception, detail = _unknown_items(plan)
+            routed = _apply_decision(decisions[oid], plan) if oid in decisions else {}
+            status = routed.pop("status", None) or self._status(plan)
             statuses.append(status)
+            if oid in decisions and decisions[oid].outcome == "cancelled":
+                self._cancelled_at_intake(oid, ch, order, decisions[oid])
             rows.append(
                 {
                     "id": oid,
@@ -423,14 +447,19 @@ class _Batch:
                     "pending_version": None,
                     "pending_payload": None,
                     "hold_reason": None,
+                    "hold_kind": None,
+                    "auto_cancel_on": None,
+                    "pickup_location_id": router.site_id(order.pickup_location),
                     "document_id": self.document_id,
                     "received_at": self.now,
                     "updated_at": self.now,
                     **_header(order, order.effective_version()),
+                    **routed,
                 }
             )
         insert_rows(self.conn, Order, rows)
         self._write_lines(ids, plans, line_ids)
+        router.flush()
         for (idx, order, ch), oid, status, plan, row in zip(fresh, ids, statuses, plans, rows):
             self.outcomes.append(Outcome(idx, ch.code, order.external_id, "created", oid, status))
             self.audits.append(self._event(oid, "order.received", order, status, plan, row["exception"]))
@@ -466,16 +495,26 @@ class _Batch:
                     "uom": p.line.uom,
                     "qty": p.line.qty,
                     "unit_price_minor": p.line.unit_price_minor,
-                    "qty_reserved": p.line.qty if p.reserved else 0,
-                    "qty_backordered": p.line.qty if p.backordered else 0,
+                    "qty_reserved": p.reserved_qty,
+                    "qty_backordered": p.backordered_qty,
                     "qty_shipped": 0,
-                    "qty_cancelled": 0,
+                    "qty_cancelled": p.line.qty if p.cancelled else 0,
                 }
             )
         reservations, backorders = _stock_rows(zip(line_ids, (p for _, p in flat)), self.now)
         insert_rows(self.conn, OrderLine, line_rows)
         insert_rows(self.conn, Reservation, reservations)
         insert_rows(self.conn, Backorder, backorders)
+
+    def _cancelled_at_intake(self, oid: int, ch: _Channel, order: CanonicalOrder, d: Decision) -> None:
+        """A routing rule cancelled the order as it came in: the channel is told, like any cancel."""
+        reason = f"routing rule {d.rule!r}: {d.explanation.get('how', '')}"[:500]
+        self.outbox.append({
+            "kind": "order_cancel", "target": ch.code, "idempotency_key": f"order_cancel:{oid}:intake",
+            "payload": {"order_id": oid, "external_id": order.external_id, "reason": reason,
+                        "lines": [[n, ln.qty] for n, ln in enumerate(order.lines, 1) if ln.qty]},
+            "order_id": oid,
+        })
 
     def _event(
         self, oid: int, action: str, order: CanonicalOrder, status: str, plan: list[_PlannedLine] | None,
@@ -487,8 +526,8 @@ class _Batch:
             "status": status,
         }
         if plan is not None:
-            detail["reserved"] = [[p.line_no, p.location_id, p.line.qty] for p in plan if p.location_id is not None]
-            detail["backordered"] = [p.line_no for p in plan if p.sku_id is not None and p.location_id is None]
+            detail["reserved"] = [[p.line_no, loc, qty] for p in plan for loc, qty in p.spots()]
+            detail["backordered"] = [p.line_no for p in plan if p.backordered_qty]
         if exception:
             detail["exception"] = exception
         if self.document_id is not None:
@@ -536,18 +575,79 @@ class _Batch:
         # Nothing promised yet: replace the lines and take the order through allocation again.
         conn.execute(delete(OrderLine).where(OrderLine.order_id == row.id))
         plan = self._plan(ch.id, order)
-        if row.status != "on_hold":
-            _Allocator(conn, {p.sku_id for p in plan if p.sku_id is not None}).allocate(self._reservable(ch.id, plan))
-        status = "on_hold" if row.status == "on_hold" else self._status(plan)
+        routed: dict[str, Any] = {}
+        router: Router | None = None
+        if row.status != "on_hold" and self._reservable(ch.id, plan):
+            router = Router(conn, {p.sku_id for p in plan if p.sku_id is not None}, now=self.now)
+            decision = router.route([(row.id, _facts(router, ch, order, plan))], "intake")[row.id]
+            routed = _apply_decision(decision, plan)
+            if decision.outcome == "cancelled":
+                self._cancelled_at_intake(row.id, ch, order, decision)
+        status = "on_hold" if row.status == "on_hold" else (routed.pop("status", None) or self._status(plan))
         exception, exc_detail = _unknown_items(plan)
         conn.execute(
             update(Order)
             .where(Order.id == row.id)
-            .values(status=status, exception=exception, exception_detail=exc_detail, **header)
+            .values(status=status, exception=exception, exception_detail=exc_detail, **header, **routed)
         )
         self._write_lines([row.id], [plan])
+        if router is not None:
+            router.flush()
         self.audits.append(self._event(row.id, "order.updated", order, status, plan, exception))
         self.outcomes.append(Outcome(idx, ch.code, order.external_id, "updated", row.id, status))
+
+
+def _facts(router: Router, ch: _Channel, order: CanonicalOrder, plan: Sequence[_PlannedLine]) -> OrderFacts:
+    st = order.ship_to
+    return router.facts(
+        channel_id=ch.id, channel=ch.code, partner=ch.code if ch.partner_id is not None else None,
+        lines=[LineFacts(p.line_no, p.sku_id, p.line.qty, p.line.unit_price_minor) for p in plan
+               if p.sku_id is not None],
+        priority=order.priority, country=st.country, region=st.region, latitude=st.latitude,
+        longitude=st.longitude, ship_by=order.requested_ship_date, fulfilment=order.fulfilment,
+        pickup=router.site_id(order.pickup_location), placed_at=order.placed_at, cancel_after=order.cancel_after,
+    )
+
+
+_STATUS_OF = {"allocated": "allocated", "split": "allocated", "backordered": "backordered", "held": "on_hold",
+              "cancelled": "cancelled", "unroutable": "received"}
+
+
+def _apply_decision(d: Decision, plan: Sequence[_PlannedLine]) -> dict[str, Any]:
+    """Put a routing decision's placements on the planned lines; the order columns it sets."""
+    spots: dict[int, list[tuple[int, int]]] = {}
+    for line_no, loc, qty in d.placements:
+        spots.setdefault(line_no, []).append((loc, qty))
+    keeps = d.outcome in ("allocated", "split", "backordered")
+    for p in plan:
+        p.placements = spots.get(p.line_no, [])
+        p.backorder = keeps
+        p.cancelled = d.outcome == "cancelled"
+    values: dict[str, Any] = {"status": _STATUS_OF[d.outcome], "auto_cancel_on": d.auto_cancel_on}
+    if d.outcome == "held":
+        values.update(hold_kind="routing", hold_reason=d.hold_reason)
+    if d.outcome == "unroutable":
+        values.update(exception="unroutable",
+                      exception_detail="no routing rule could place the order; its routing explanation says why")
+    return values
+
+
+def _facts_of_row(router: Router, conn: Connection, order_id: int, plan: Sequence[_PlannedLine]) -> OrderFacts:
+    """Routing facts of a stored order, for the units in `plan`."""
+    o = conn.execute(
+        select(Order.channel_id, Channel.code, Order.partner_id, Order.priority, Order.ship_to_country,
+               Order.ship_to_region, Order.ship_to_latitude, Order.ship_to_longitude, Order.requested_ship_date,
+               Order.fulfilment, Order.pickup_location_id, Order.placed_at, Order.received_at, Order.cancel_after)
+        .join(Channel, Channel.id == Order.channel_id).where(Order.id == order_id)
+    ).one()
+    return router.facts(
+        channel_id=o.channel_id, channel=o.code, partner=o.code if o.partner_id is not None else None,
+        lines=[LineFacts(p.line_no, p.sku_id, p.line.qty, p.line.unit_price_minor) for p in plan
+               if p.sku_id is not None],
+        priority=o.priority, country=o.ship_to_country, region=o.ship_to_region, latitude=o.ship_to_latitude,
+        longitude=o.ship_to_longitude, ship_by=o.requested_ship_date, fulfilment=o.fulfilment,
+        pickup=o.pickup_location_id, placed_at=o.placed_at or o.received_at, cancel_after=o.cancel_after,
+    )
 
 
 def _unknown_items(plan: Sequence[_PlannedLine]) -> tuple[str | None, str | None]:
@@ -604,23 +704,36 @@ def reprocess_unknown_items(store: Store, order_id: int, *, actor: str = "operat
             if ln.sku_id is None:
                 conn.execute(update(OrderLine).where(OrderLine.id == ln.id).values(sku_id=p.sku_id))
         todo = [(ln.id, p) for ln, p in zip(lines, plan) if p.line.qty > 0]
-        if order.status != "on_hold":
-            _Allocator(conn, {p.sku_id for _, p in todo if p.sku_id is not None}).allocate(
-                [(order.channel_id, p) for _, p in todo])
+        routed: dict[str, Any] = {}
+        if order.status != "on_hold" and todo:
+            router = Router(conn, {p.sku_id for _, p in todo if p.sku_id is not None}, now=now)
+            facts = _facts_of_row(router, conn, order_id, [p for _, p in todo])
+            decision = router.route([(order_id, facts)], "items_resolved")[order_id]
+            routed = _apply_decision(decision, [p for _, p in todo])
             _book_placed(conn, todo, now)
+            router.flush()
         status = order.status if order.status == "on_hold" else status_from_lines(conn, order_id)
+        if routed.get("status") in ("on_hold", "received"):
+            status = order.status  # a routing hold or no rule placing it: nothing was booked
+        extra = {k: v for k, v in routed.items() if k in ("hold_kind", "hold_reason", "auto_cancel_on")}
         conn.execute(
             update(Order)
             .where(Order.id == order_id)
-            .values(exception=None, exception_detail=None, updated_at=now)
+            .values(exception=routed.get("exception"), exception_detail=routed.get("exception_detail"),
+                    updated_at=now, **extra)
         )
+        if routed.get("status") == "on_hold":
+            status = "on_hold"
+        if routed.get("status") == "cancelled":
+            cancel_in(conn, order_id, f"routing rule {decision.rule!r} cancelled it", actor=actor)
+            return "cancelled"
         if status != order.status:
-            move(conn, order_id, status, actor=actor, reason="items resolved")
+            move(conn, order_id, status, actor=actor, reason=routed.get("hold_reason") or "items resolved")
         audit_many(
             conn,
             [{"actor": actor, "entity": "order", "entity_id": order_id, "action": "order.items_resolved",
-              "detail": {"status": status, "reserved": [[p.line_no, p.location_id, p.line.qty] for _, p in todo
-                                                        if p.location_id]}}],
+              "detail": {"status": status, "reserved": [[p.line_no, loc, qty] for _, p in todo
+                                                        for loc, qty in p.spots()]}}],
         )
         return status
 
