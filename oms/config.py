@@ -8,6 +8,7 @@
                    [partners.mailbox]: SFTP (host, user, key or password_env, known_hosts) or a folder
     [[folders]]    CSV drop folders: path, profile (generic | shopify | amazon), channel, columns
     [gateway]      dispatch_seconds, lease_seconds, retries, log (json | text)
+    [routing]      fallback, region_coordinates and [[routing.rules]]: where orders are fulfilled from
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from store.errors import RulesInvalid
+from store.routing.rules import DEFAULT_RULES, Rules, rules_from_dict
 from store.setup import ChannelSpec, LocationSpec, PartnerSpec, Setup
 
 if TYPE_CHECKING:
     from gateway.settings import GatewaySettings
 
-__all__ = ["ConfigFileError", "Config", "load_config", "to_gateway", "to_setup"]
+__all__ = ["ConfigFileError", "Config", "load_config", "load_routing", "to_gateway", "to_rules", "to_setup"]
 
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 Delimiter = Annotated[str, Field(min_length=1, max_length=1)]
@@ -53,8 +56,12 @@ class LocationEntry(_Strict):
     region: str | None = None
     postal_code: str | None = None
     country: Annotated[str, Field(min_length=2, max_length=2)] | None = None
-    latitude: float | None = None
-    longitude: float | None = None
+    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    daily_capacity: Annotated[int, Field(ge=0)] | None = None
+    regions_served: list[str] | None = None
+    cost_per_order_minor: Annotated[int, Field(ge=0)] | None = None
+    cost_per_unit_minor: Annotated[int, Field(ge=0)] | None = None
 
 
 class ChannelEntry(_Strict):
@@ -142,8 +149,57 @@ class PartnerEntry(_Strict):
         return self
 
 
+SortKey = Annotated[str, Field(pattern=r"^-?(distance|stock|cost|rank)$")]
+NonNegative = Annotated[int, Field(ge=0)]
+
+
+class OrderFilterEntry(_Strict):
+    channels: list[str] = []
+    partners: list[str] = []
+    min_priority: int | None = None
+    max_priority: int | None = None
+    ship_to_countries: list[str] = []
+    ship_to_regions: list[str] = []
+    ship_by_within_days: NonNegative | None = None
+    fulfilment: Literal["ship", "pickup"] | None = None
+
+
+class LocationFilterEntry(_Strict):
+    kinds: list[Literal["warehouse", "store", "dropship"]] = []
+    codes: list[str] = []
+    regions: list[str] = []
+    serves_ship_to: bool = True
+    within_capacity: bool = True
+    safety_stock: NonNegative = 0
+    max_distance_km: Annotated[float, Field(gt=0)] | None = None
+
+
+class RuleEntry(_Strict):
+    """One `[[routing.rules]]` entry; see store/routing/rules.py for what each key does."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    when: OrderFilterEntry = OrderFilterEntry()
+    locations: LocationFilterEntry = LocationFilterEntry()
+    sort: list[SortKey] = ["rank"]
+    split: bool = False
+    split_lines: bool = False
+    min_split_value_minor: NonNegative = 0
+    max_locations: Annotated[int, Field(ge=1)] | None = None
+    otherwise: Literal["next", "backorder", "hold", "cancel"] = "next"
+    hold_reason: Annotated[str, Field(max_length=400)] | None = None
+    auto_cancel_after_days: NonNegative | None = None
+    cancel_at_cancel_after: bool = False
+
+
+class RoutingSection(_Strict):
+    fallback: Literal["backorder", "hold", "unroutable"] = "backorder"
+    region_coordinates: dict[str, tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)]]] = {}
+    rules: list[RuleEntry] = []
+
+
 class Config(_Strict):
     store: StoreSection = StoreSection()
+    routing: RoutingSection | None = None
     gateway: GatewaySection = GatewaySection()
     locations: list[LocationEntry] = []
     channels: list[ChannelEntry] = []
@@ -175,7 +231,43 @@ def load_config(path: Path) -> Config:
     for n, f in enumerate(config.folders, 1):
         if f.channel not in channels:
             raise ConfigFileError(f"{path}: folders[{n}].channel: no channel {f.channel!r} in this file")
+    if config.routing is not None:
+        _check_routing(path, config.routing, {loc.code for loc in config.locations})
     return config
+
+
+def _check_routing(path: Path, routing: RoutingSection, locations: set[str]) -> Rules:
+    try:
+        rules = rules_from_dict(routing.model_dump())
+    except RulesInvalid as exc:
+        raise ConfigFileError(f"{path}: {exc}") from None
+    for n, rule in enumerate(rules.rules, 1):
+        missing = [c for c in rule.locations.codes if locations and c not in locations]
+        if missing:
+            raise ConfigFileError(f"{path}: routing.rules[{n}] ({rule.name}).locations.codes: "
+                                  f"no location {', '.join(missing)} under [[locations]]")
+    return rules
+
+
+def to_rules(routing: RoutingSection) -> Rules:
+    return rules_from_dict(routing.model_dump())
+
+
+def load_routing(path: Path) -> Rules:
+    """The `[routing]` section of a TOML file (an oms.toml, or a file of rules alone) as rules;
+    a file without one means the built-in rules."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigFileError(f"{path} is not valid TOML: {exc}") from exc
+    try:
+        section = RoutingSection.model_validate(raw.get("routing", {}))
+    except ValidationError as exc:
+        lines = [f"  routing.{_where(raw.get('routing', {}), err['loc'])}: {err['msg']}" for err in exc.errors()[:8]]
+        raise ConfigFileError(f"{path} has {exc.error_count()} problem(s):\n" + "\n".join(lines)) from None
+    return _check_routing(path, section, set())
 
 
 def _where(raw: dict[str, object], loc: tuple[object, ...]) -> str:
@@ -212,6 +304,8 @@ def to_setup(config: Config) -> Setup:
             )
             for p in config.partners
         ],
+        # The file is the truth: no [routing] section means the built-in rules.
+        routing=to_rules(config.routing) if config.routing is not None else DEFAULT_RULES,
     )
 
 

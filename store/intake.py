@@ -632,24 +632,6 @@ def _apply_decision(d: Decision, plan: Sequence[_PlannedLine]) -> dict[str, Any]
     return values
 
 
-def _facts_of_row(router: Router, conn: Connection, order_id: int, plan: Sequence[_PlannedLine]) -> OrderFacts:
-    """Routing facts of a stored order, for the units in `plan`."""
-    o = conn.execute(
-        select(Order.channel_id, Channel.code, Order.partner_id, Order.priority, Order.ship_to_country,
-               Order.ship_to_region, Order.ship_to_latitude, Order.ship_to_longitude, Order.requested_ship_date,
-               Order.fulfilment, Order.pickup_location_id, Order.placed_at, Order.received_at, Order.cancel_after)
-        .join(Channel, Channel.id == Order.channel_id).where(Order.id == order_id)
-    ).one()
-    return router.facts(
-        channel_id=o.channel_id, channel=o.code, partner=o.code if o.partner_id is not None else None,
-        lines=[LineFacts(p.line_no, p.sku_id, p.line.qty, p.line.unit_price_minor) for p in plan
-               if p.sku_id is not None],
-        priority=o.priority, country=o.ship_to_country, region=o.ship_to_region, latitude=o.ship_to_latitude,
-        longitude=o.ship_to_longitude, ship_by=o.requested_ship_date, fulfilment=o.fulfilment,
-        pickup=o.pickup_location_id, placed_at=o.placed_at or o.received_at, cancel_after=o.cancel_after,
-    )
-
-
 def _unknown_items(plan: Sequence[_PlannedLine]) -> tuple[str | None, str | None]:
     unknown = [p for p in plan if p.sku_id is None]
     if not unknown:
@@ -707,7 +689,9 @@ def reprocess_unknown_items(store: Store, order_id: int, *, actor: str = "operat
         routed: dict[str, Any] = {}
         if order.status != "on_hold" and todo:
             router = Router(conn, {p.sku_id for _, p in todo if p.sku_id is not None}, now=now)
-            facts = _facts_of_row(router, conn, order_id, [p for _, p in todo])
+            facts = router.facts_of_order(
+                order_id, [LineFacts(p.line_no, p.sku_id, p.line.qty, p.line.unit_price_minor) for _, p in todo
+                           if p.sku_id is not None])
             decision = router.route([(order_id, facts)], "items_resolved")[order_id]
             routed = _apply_decision(decision, [p for _, p in todo])
             _book_placed(conn, todo, now)

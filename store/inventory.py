@@ -186,6 +186,11 @@ def _book(
         on_hand = apply_movement(conn, s, loc, qty, kind, reference=reference, actor=actor, note=note)
         detail = {"sku": sku, "location": location, "qty": qty, "reference": reference, "note": note}
         audit(conn, actor, "stock", s, action, {k: v for k, v in detail.items() if v is not None})
+        if qty > 0:
+            # Imported here: routing reserves through this module.
+            from .routing.backorders import fill_backorders
+
+            fill_backorders(conn, [s], actor=actor)
         return on_hand
 
     return store.run(_do)

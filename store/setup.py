@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from .db import Store
-from .errors import StoreError
+from .errors import RulesInvalid, StoreError
 from .journal import audit
+from .routing.live import activate_rules
+from .routing.rules import Rules
 from .models import CHANNEL_KINDS, LOCATION_KINDS, Channel, ChannelLocation, Location, TradingPartner
 
 __all__ = ["LocationSpec", "ChannelSpec", "PartnerSpec", "Setup", "apply_setup"]
@@ -34,6 +36,10 @@ class LocationSpec:
     country: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+    daily_capacity: int | None = None
+    regions_served: list[str] | None = None
+    cost_per_order_minor: int | None = None
+    cost_per_unit_minor: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +76,7 @@ class Setup:
     locations: Sequence[LocationSpec] = ()
     channels: Sequence[ChannelSpec] = ()
     partners: Sequence[PartnerSpec] = ()
+    routing: Rules | None = None  # None leaves the active rules as they are
 
 
 def apply_setup(store: Store, setup: Setup, *, actor: str = "config") -> list[str]:
@@ -146,4 +153,11 @@ def _apply(conn: Connection, setup: Setup, actor: str) -> list[str]:
         if changed or ch_changed:
             changes.append(f"partner {p.code}")
             audit(conn, actor, "partner", pid, "partner.configured", {"code": p.code, "isa_id": p.isa_id})
+    if setup.routing is not None:
+        for n, rule in enumerate(setup.routing.rules, 1):
+            missing = [c for c in rule.locations.codes if c not in locations]
+            if missing:
+                raise RulesInvalid(f"routing.rules[{n}] ({rule.name}).locations.codes: no location {', '.join(missing)}")
+        if activate_rules(conn, setup.routing, actor=actor):
+            changes.append(f"routing rules {setup.routing.digest} ({len(setup.routing.rules)} rules)")
     return changes

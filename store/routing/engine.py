@@ -327,7 +327,8 @@ def _placed(view: _View, rule: str | None, attempt: _Attempt, trail: list[dict[s
     locs = {loc for _, loc, _ in attempt.placements}
     outcome = "backordered" if attempt.missing else ("split" if len(locs) > 1 else "allocated")
     return Decision(
-        outcome=outcome, rule=rule, placements=tuple(attempt.placements), backordered=tuple(attempt.missing),
+        outcome=outcome, rule=rule, placements=tuple(sorted(attempt.placements, key=lambda p: p[0])),
+        backordered=tuple(attempt.missing),
         cost_minor=_cost(view, attempt.placements),
         explanation={"rules": trail, "decided_by": rule or "fallback", "how": how},
     )
@@ -342,8 +343,8 @@ def _auto_cancel(rule: Rule, order: OrderFacts) -> dt.date | None:
     return min(days) if days else None
 
 
-_FALLBACK_RULE = Rule(name="fallback", locations=LocationFilter(serves_ship_to=False, within_capacity=False),
-                      split=True, otherwise="backorder")
+# Locations' own limits (regions served, daily capacity) hold here too.
+_FALLBACK_RULE = Rule(name="fallback", split=True, otherwise="backorder")
 
 
 def decide(order: OrderFacts, sites: Mapping[int, Site], avail: Mapping[tuple[int, int], int],

@@ -21,7 +21,7 @@ from ..errors import ConflictError
 from ..ids import allocate_ids
 from ..inventory import release, reserve_many
 from ..journal import audit
-from ..models import Location, LocationLoad, RoutingDecision, RoutingRuleset, StockLevel
+from ..models import Channel, Location, LocationLoad, Order, RoutingDecision, RoutingRuleset, StockLevel
 from ..types import utcnow
 from .engine import Decision, LineFacts, OrderFacts, Site, decide
 from .rules import DEFAULT_RULES, Rules, rules_from_dict, rules_to_dict
@@ -126,7 +126,7 @@ class Router:
             self.load = dict(conn.execute(
                 select(LocationLoad.location_id, LocationLoad.orders)
                 .where(LocationLoad.day == self.today, LocationLoad.location_id.in_(capped))
-            ).tuples().all())
+            ).all())
         self._added: dict[int, list[int]] = {}  # location -> [orders, units] routed here in this transaction
         self._rows: list[dict[str, Any]] = []
         self._fetch(sku_ids)
@@ -159,6 +159,22 @@ class Router:
             longitude=longitude, ship_by=ship_by, fulfilment=fulfilment, pickup=pickup,
             placed_on=(placed_at or self.now).date(), cancel_after=cancel_after, today=self.today,
             locations=self.locations(channel_id), lines=tuple(ln for ln in lines if ln.qty > 0),
+        )
+
+    def facts_of_order(self, order_id: int, lines: Iterable[LineFacts]) -> OrderFacts:
+        """Routing facts of a stored order, for the units in `lines`."""
+        o = self.conn.execute(
+            select(Order.channel_id, Channel.code, Order.partner_id, Order.priority, Order.ship_to_country,
+                   Order.ship_to_region, Order.ship_to_latitude, Order.ship_to_longitude, Order.requested_ship_date,
+                   Order.fulfilment, Order.pickup_location_id, Order.placed_at, Order.received_at, Order.cancel_after)
+            .join(Channel, Channel.id == Order.channel_id).where(Order.id == order_id)
+        ).one()
+        return self.facts(
+            channel_id=o.channel_id, channel=o.code, partner=o.code if o.partner_id is not None else None,
+            lines=lines, priority=o.priority, country=o.ship_to_country, region=o.ship_to_region,
+            latitude=o.ship_to_latitude, longitude=o.ship_to_longitude, ship_by=o.requested_ship_date,
+            fulfilment=o.fulfilment, pickup=o.pickup_location_id, placed_at=o.placed_at or o.received_at,
+            cancel_after=o.cancel_after,
         )
 
     def site_id(self, code: str | None) -> int | None:

@@ -1,0 +1,71 @@
+"""Auto-cancel: a routing rule that backorders may give the wait an end (N days after the order
+was placed, or the order's cancel-after date). On that day the units still backordered are
+cancelled, the channel is told, and what was reserved or shipped stays."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Connection, select, update
+
+from ..db import Store
+from ..journal import audit, enqueue
+from ..models import Backorder, Channel, Order, OrderLine
+from ..orders import move, status_from_lines
+from ..types import utcnow
+from .backorders import WAITING
+
+__all__ = ["cancel_due"]
+
+
+def cancel_due(store: Store, today: dt.date | None = None, *, actor: str = "routing") -> list[int]:
+    """Cancel the open backordered units of every order whose auto-cancel day has come;
+    returns the orders touched. Safe to run again: an order with nothing open left is skipped."""
+    day = today or utcnow().date()
+    with store.read() as conn:
+        due = conn.execute(
+            select(Order.id).where(Order.auto_cancel_on <= day, Order.status.in_(WAITING)).order_by(Order.id)
+        ).scalars().all()
+    done = []
+    for oid in due:
+        if store.run(lambda conn: _cancel_backorders(conn, oid, day, actor)):
+            done.append(oid)
+    return done
+
+
+def _cancel_backorders(conn: Connection, order_id: int, day: dt.date, actor: str) -> bool:
+    order = conn.execute(
+        select(Order.status, Order.external_id, Order.auto_cancel_on, Channel.code)
+        .join(Channel, Channel.id == Order.channel_id).where(Order.id == order_id)
+    ).one()
+    if order.auto_cancel_on is None or order.auto_cancel_on > day or order.status not in WAITING:
+        return False  # changed since we looked
+    rows = conn.execute(
+        select(Backorder.id, Backorder.line_id, Backorder.qty, OrderLine.line_no)
+        .join(OrderLine, OrderLine.id == Backorder.line_id)
+        .where(OrderLine.order_id == order_id, Backorder.state == "open")
+    ).all()
+    if not rows:  # filled since: nothing left to cancel
+        conn.execute(update(Order).where(Order.id == order_id).values(auto_cancel_on=None))
+        return False
+    now = utcnow()
+    cancelled: dict[int, int] = {}
+    for r in rows:
+        conn.execute(update(Backorder).where(Backorder.id == r.id).values(state="cancelled", closed_at=now))
+        conn.execute(update(OrderLine).where(OrderLine.id == r.line_id).values(
+            qty_backordered=OrderLine.qty_backordered - r.qty, qty_cancelled=OrderLine.qty_cancelled + r.qty))
+        cancelled[r.line_no] = cancelled.get(r.line_no, 0) + r.qty
+    reason = f"backordered units auto-cancelled on {order.auto_cancel_on.isoformat()} (routing rule)"
+    after = status_from_lines(conn, order_id)
+    left = conn.execute(
+        select(OrderLine.qty_reserved + OrderLine.qty_shipped).where(OrderLine.order_id == order_id)
+    ).scalars().all()
+    target = "cancelled" if not any(left) else after
+    conn.execute(update(Order).where(Order.id == order_id).values(auto_cancel_on=None))
+    if target != order.status:
+        move(conn, order_id, target, actor=actor, reason=reason)
+    lines = [[n, q] for n, q in sorted(cancelled.items())]
+    enqueue(conn, "order_cancel", order.code, f"order_cancel:{order_id}:auto:{day.isoformat()}",
+            {"order_id": order_id, "external_id": order.external_id, "reason": reason, "lines": lines}, order_id)
+    audit(conn, actor, "order", order_id, "order.auto_cancelled", {"lines": lines, "reason": reason})
+    return True
