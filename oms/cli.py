@@ -212,9 +212,11 @@ def main() -> None:
 def _register() -> None:
     from oms.edi import edi
     from oms.gateway_cmd import gateway
+    from oms.route_cmd import route
 
     cli.add_command(edi)
     cli.add_command(gateway)
+    cli.add_command(route)
 
 
 _register()

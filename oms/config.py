@@ -277,7 +277,7 @@ def _where(raw: dict[str, object], loc: tuple[object, ...]) -> str:
     for step in loc:
         if isinstance(step, int) and isinstance(node, list):
             item = node[step] if step < len(node) else None
-            code = item.get("code") if isinstance(item, dict) else None
+            code = (item.get("code") or item.get("name")) if isinstance(item, dict) else None
             parts[-1] += f"[{step + 1}]" + (f" ({code})" if code else "")
             node = item
         else:

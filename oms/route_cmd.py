@@ -1,0 +1,153 @@
+"""`oms route`: replay past routing decisions against other rules, or explain an order's."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from oms.config import ConfigFileError, load_routing
+from store import Store
+from store.models import Channel, Order, RoutingDecision
+from store.routing.replay import ReplayReport, Totals, replay
+
+__all__ = ["route"]
+
+
+def _money(minor: int) -> str:
+    return f"{minor / 100:,.2f}"
+
+
+def _day(value: str, name: str) -> dt.datetime:
+    try:
+        return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), tzinfo=dt.timezone.utc)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
+
+
+def _totals_table(report: ReplayReport, rules_name: str) -> list[str]:
+    def row(label: str, a: object, b: object) -> str:
+        return f"  {label:<24}{a!s:>14}{b!s:>14}"
+
+    live, new = report.live, report.replayed
+    out = [row("", "live", rules_name[:14])]
+    for outcome in ("allocated", "split", "backordered", "held", "cancelled", "unroutable"):
+        if live.outcomes[outcome] or new.outcomes[outcome]:
+            out.append(row(outcome, f"{live.outcomes[outcome]:,}", f"{new.outcomes[outcome]:,}"))
+    out.append(row("backordered units", f"{live.backordered_units:,}", f"{new.backordered_units:,}"))
+
+    def cost(t: Totals) -> str:
+        return f"{_money(t.cost_minor)} ({t.cost_known:,})" if t.cost_known else "unknown"
+
+    out.append(row("estimated cost (orders)", cost(live), cost(new)))
+    return out
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Replay past decisions against --rules; change nothing.")
+@click.option("--since", help="Replay orders first routed on or after this day (YYYY-MM-DD).")
+@click.option("--until", help="... and before this day.")
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="A TOML file with a [routing] section (default: the current oms.toml).")
+@click.option("--show", default=20, show_default=True, help="How many changed orders to list.")
+@click.option("--explain", "explain_ref", metavar="ORDER", help="Print why ORDER (external id) went where it did.")
+@click.option("--channel", help="With --explain: the order's channel, when the id is not unique.")
+@click.pass_context
+def route(ctx: click.Context, dry_run: bool, since: str | None, until: str | None, rules_path: Path | None,
+          show: int, explain_ref: str | None, channel: str | None) -> None:
+    """Replay routing against other rules (--dry-run), or explain one order's routing (--explain)."""
+    from oms.cli import BadConfig, _config_path, _open
+
+    if explain_ref is not None:
+        _explain(_open(ctx), explain_ref, channel)
+        return
+    if not dry_run:
+        raise click.UsageError("say --dry-run to replay past orders against rules, or --explain ORDER")
+    if since is None:
+        raise click.UsageError("--dry-run needs --since DATE")
+    path = rules_path or _config_path()
+    try:
+        rules = load_routing(path)
+    except ConfigFileError as exc:
+        raise BadConfig(str(exc)) from exc
+    store = _open(ctx)
+    started = dt.datetime.now()
+    report = replay(store, rules, since=_day(since, "--since"), until=_day(until, "--until") if until else None,
+                    keep=show, progress=lambda n: click.echo(f"replayed {n:,}", err=True) if n % 20000 == 0 else None)
+    took = (dt.datetime.now() - started).total_seconds()
+    click.echo(f"replayed {report.orders:,} orders routed since {since} against {path} (rules {rules.digest}) "
+               f"in {took:.1f} s")
+    click.echo(f"unchanged: {report.unchanged:,}   changed: {report.changed:,}")
+    for line in _totals_table(report, path.name):
+        click.echo(line)
+    if report.changes:
+        click.echo(f"changed orders (first {min(show, len(report.changes))} of {report.changed:,}):")
+        for c in report.changes[:show]:
+            cost = ""
+            if c.cost_before != c.cost_after:
+                before = _money(c.cost_before) if c.cost_before is not None else "?"
+                after = _money(c.cost_after) if c.cost_after is not None else "?"
+                cost = f"   cost {before} -> {after}"
+            click.echo(f"  {c.channel}/{c.external_id}: {c.before}  ->  {c.after}{cost}")
+
+
+def _explain(store: Store, ref: str, channel: str | None) -> None:
+    with store.read() as conn:
+        stmt = select(Order.id, Channel.code, Order.external_id, Order.status).join(
+            Channel, Channel.id == Order.channel_id).where(Order.external_id == ref)
+        if channel:
+            stmt = stmt.where(Channel.code == channel)
+        found = conn.execute(stmt).all()
+        if not found:
+            raise click.ClickException(f"no order {ref!r}" + (f" on channel {channel}" if channel else ""))
+        if len(found) > 1:
+            raise click.ClickException(f"{ref!r} is on channels {', '.join(r.code for r in found)}: say --channel")
+        oid, code, ext, status = found[0]
+        rows = conn.execute(select(RoutingDecision).where(RoutingDecision.order_id == oid)
+                            .order_by(RoutingDecision.id)).all()
+    click.echo(f"{code}/{ext} ({status})")
+    if not rows:
+        click.echo("  never routed (an unknown item, or nothing to place)")
+    for d in rows:
+        for line in explain_lines(d):
+            click.echo(line)
+    sys.stdout.flush()
+
+
+def explain_lines(d: Any) -> list[str]:
+    """A decision as an operator reads it."""
+    e = d.explanation
+    out = [f"  {d.at:%Y-%m-%d %H:%M} {d.trigger}: {d.outcome}"
+           + (f" by rule {d.rule!r}" if d.rule else " (fallback: best-ranked locations)")
+           + (f", est. cost {_money(d.cost_minor)}" if d.cost_minor is not None else "")]
+    for step in e.get("rules", []):
+        if not step.get("applies"):
+            out.append(f"    rule {step['rule']}: does not apply ({step['why']})")
+            continue
+        out.append(f"    rule {step['rule']}: {step.get('result', '')} -> {step.get('action', '')}")
+        for c in step.get("candidates", []):
+            if c.get("rejected"):
+                out.append(f"      {c['location']}: rejected, {c['rejected']}")
+            else:
+                s = c.get("scores", {})
+                bits = [f"#{c.get('position', '?')}", f"covers {c.get('covers', '?')}", f"stock {s.get('stock')}"]
+                if s.get("distance_km") is not None:
+                    bits.append(f"{s['distance_km']:,.0f} km")
+                if s.get("cost") is not None:
+                    bits.append(f"cost {_money(s['cost'])}")
+                if c.get("skipped"):
+                    bits.append(c["skipped"])
+                out.append(f"      {c['location']}: " + ", ".join(bits))
+    if e.get("placements"):
+        out.append("    reserved: " + ", ".join(f"line {n} x{q} at {loc}" for n, loc, q in e["placements"]))
+    if e.get("backordered"):
+        out.append("    backordered: " + ", ".join(f"line {n} x{q}" for n, q in e["backordered"]))
+    if e.get("hold_reason"):
+        out.append(f"    held: {e['hold_reason']}")
+    if e.get("auto_cancel_on"):
+        out.append(f"    backorder auto-cancels on {e['auto_cancel_on']}")
+    return out
