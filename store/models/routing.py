@@ -44,6 +44,8 @@ class RoutingDecision(Base):
     # allocated | split | backordered | held | cancelled | unroutable
     outcome: Mapped[str] = mapped_column(String(16))
     cost_minor: Mapped[int | None] = mapped_column(BigInteger)
+    # What was decided, compactly: {"placements": [[line_no, location_id, qty]], "backordered": [[line_no, qty]]}.
+    result: Mapped[dict[str, Any]] = mapped_column(JSONType)
     explanation: Mapped[dict[str, Any]] = mapped_column(JSONType)
     inputs: Mapped[dict[str, Any]] = mapped_column(JSONType)
 

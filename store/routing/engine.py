@@ -144,10 +144,16 @@ class _View:
         self.here = here
         self.order_index = {loc: i for i, loc in enumerate(order.locations)}
 
+        self._km: dict[int, float | None] = {}
+
     def distance(self, site: Site) -> float | None:
-        if self.here is None or site.latitude is None or site.longitude is None:
-            return None
-        return round(_haversine_km(self.here, (site.latitude, site.longitude)), 1)
+        if site.id in self._km:
+            return self._km[site.id]
+        km = None
+        if self.here is not None and site.latitude is not None and site.longitude is not None:
+            km = round(_haversine_km(self.here, (site.latitude, site.longitude)), 1)
+        self._km[site.id] = km
+        return km
 
     def cost(self, site: Site, units: int) -> int | None:
         if site.cost_per_order_minor is None and site.cost_per_unit_minor is None:

@@ -277,6 +277,7 @@ class Router:
         self._rows.append({
             "order_id": oid, "at": self.now, "trigger": trigger, "ruleset": self.digest, "rule": d.rule,
             "outcome": d.outcome, "cost_minor": d.cost_minor, "explanation": explanation, "inputs": inputs,
+            "result": {"placements": [list(p) for p in d.placements], "backordered": [list(b) for b in d.backordered]},
         })
 
     def flush(self) -> None:

@@ -76,8 +76,12 @@ def _shape(outcome: str, placements: list[list[Any]], backordered: list[list[Any
     return text
 
 
+def _code(sites: Mapping[int, Site], loc: int) -> str:
+    return sites[loc].code if loc in sites else f"location {loc}"
+
+
 def _codes(d: Decision, sites: Mapping[int, Site]) -> list[list[Any]]:
-    return [[n, sites[loc].code if loc in sites else str(loc), q] for n, loc, q in d.placements]
+    return [[n, _code(sites, loc), q] for n, loc, q in d.placements]
 
 
 def replay(
@@ -91,7 +95,7 @@ def replay(
         sites = load_sites(conn)
         stmt = (
             select(RoutingDecision.id, RoutingDecision.order_id, RoutingDecision.outcome, RoutingDecision.cost_minor,
-                   RoutingDecision.explanation, RoutingDecision.inputs, Order.external_id, Channel.code)
+                   RoutingDecision.result, RoutingDecision.inputs, Order.external_id, Channel.code)
             .join(Order, Order.id == RoutingDecision.order_id)
             .join(Channel, Channel.id == Order.channel_id)
             .where(RoutingDecision.trigger == "intake", RoutingDecision.at >= since)
@@ -107,11 +111,12 @@ def replay(
                 avail = {(s, loc): n for s, loc, n in inputs["avail"]}
                 load = {loc: n for loc, n in inputs["load"]}
                 d = decide(facts, sites, avail, load, rules)
-                was = r.explanation
-                before = _shape(r.outcome, was.get("placements", []), was.get("backordered", []))
+                was = r.result
+                before = _shape(r.outcome, [[n, _code(sites, loc), q] for n, loc, q in was["placements"]],
+                                was["backordered"])
                 after = _shape(d.outcome, _codes(d, sites), [list(b) for b in d.backordered])
                 report.orders += 1
-                report.live.add(r.outcome, sum(q for _, q in was.get("backordered", [])), r.cost_minor)
+                report.live.add(r.outcome, sum(q for _, q in was["backordered"]), r.cost_minor)
                 report.replayed.add(d.outcome, sum(q for _, q in d.backordered), d.cost_minor)
                 if before == after and r.cost_minor == d.cost_minor:
                     report.unchanged += 1

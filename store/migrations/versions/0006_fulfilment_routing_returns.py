@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("rule", sa.String(length=64), nullable=True),
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("cost_minor", sa.BigInteger(), nullable=True),
+        sa.Column("result", _JSON, nullable=False),
         sa.Column("explanation", _JSON, nullable=False),
         sa.Column("inputs", _JSON, nullable=False),
         sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name=op.f("fk_routing_decisions_order_id_orders")),
