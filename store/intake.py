@@ -44,7 +44,7 @@ from .models import (
 )
 from .types import utcnow
 
-__all__ = ["Outcome", "IngestReport", "SkuResolver", "ingest", "reprocess_unknown_items"]
+__all__ = ["Outcome", "IngestReport", "SkuResolver", "ingest", "ingest_in", "reprocess_unknown_items"]
 
 # Orders whose lines may still be replaced by a newer version: nothing promised yet.
 _REPLACEABLE = ("received", "on_hold")
@@ -625,6 +625,27 @@ def reprocess_unknown_items(store: Store, order_id: int, *, actor: str = "operat
         return status
 
     return store.run(_do)
+
+
+def ingest_in(conn: Connection, orders: Sequence[CanonicalOrder], *, actor: str = "intake") -> IngestReport:
+    """`ingest` inside the caller's transaction, for the few orders another write makes with
+    its own change (an exchange or reship order with its return): one batch, so each
+    (channel, external id) may appear once. Taken, allocated and audited like any order."""
+    report = IngestReport()
+    valid: list[tuple[int, CanonicalOrder]] = []
+    for idx, order in enumerate(orders):
+        try:
+            order.validate()
+        except OrderInvalid as exc:
+            report.outcomes.append(Outcome(idx, order.channel, order.external_id, "rejected", reason=str(exc)))
+            continue
+        valid.append((idx, order))
+    if len({(o.channel, o.external_id) for _, o in valid}) != len(valid):
+        raise OrderInvalid("the same (channel, external id) twice in one transaction")
+    if valid:
+        report.outcomes.extend(_Batch(conn, valid, actor, None).run())
+    report.outcomes.sort(key=lambda o: o.index)
+    return report
 
 
 def _chunks(seq: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
