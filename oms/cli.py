@@ -212,10 +212,12 @@ def main() -> None:
 def _register() -> None:
     from oms.edi import edi
     from oms.gateway_cmd import gateway
+    from oms.returns_cmd import return_group
     from oms.route_cmd import route
 
     cli.add_command(edi)
     cli.add_command(gateway)
+    cli.add_command(return_group)
     cli.add_command(route)
 
 

@@ -46,7 +46,7 @@ from .routing.engine import Decision, LineFacts, OrderFacts
 from .routing.live import Router
 from .types import utcnow
 
-__all__ = ["Outcome", "IngestReport", "SkuResolver", "ingest", "reprocess_unknown_items"]
+__all__ = ["Outcome", "IngestReport", "SkuResolver", "ingest", "ingest_in", "reprocess_unknown_items"]
 
 # Orders whose lines may still be replaced by a newer version: nothing promised yet.
 _REPLACEABLE = ("received", "on_hold")
@@ -108,15 +108,7 @@ def ingest(
     not written; the others still go in.
     """
     report = IngestReport()
-    items = list(enumerate(orders))
-    valid: list[tuple[int, CanonicalOrder]] = []
-    for idx, order in items:
-        try:
-            order.validate()
-        except OrderInvalid as exc:
-            report.outcomes.append(Outcome(idx, order.channel, order.external_id, "rejected", reason=str(exc)))
-            continue
-        valid.append((idx, order))
+    valid = _validated(orders, report)
 
     pending = valid
     while pending:
@@ -136,6 +128,19 @@ def ingest(
 
     report.outcomes.sort(key=lambda o: o.index)
     return report
+
+
+def _validated(orders: Iterable[CanonicalOrder], report: IngestReport) -> list[tuple[int, CanonicalOrder]]:
+    """(index, order) of the orders that pass `validate`; the others go in the report as rejected."""
+    valid: list[tuple[int, CanonicalOrder]] = []
+    for idx, order in enumerate(orders):
+        try:
+            order.validate()
+        except OrderInvalid as exc:
+            report.outcomes.append(Outcome(idx, order.channel, order.external_id, "rejected", reason=str(exc)))
+            continue
+        valid.append((idx, order))
+    return valid
 
 
 def _load_channels(conn: Connection, codes: set[str]) -> dict[str, _Channel]:
@@ -722,6 +727,20 @@ def reprocess_unknown_items(store: Store, order_id: int, *, actor: str = "operat
         return status
 
     return store.run(_do)
+
+
+def ingest_in(conn: Connection, orders: Sequence[CanonicalOrder], *, actor: str = "intake") -> IngestReport:
+    """`ingest` inside the caller's transaction, for the few orders another write makes with
+    its own change (an exchange or reship order with its return): one batch, so each
+    (channel, external id) may appear once. Taken, allocated and audited like any order."""
+    report = IngestReport()
+    valid = _validated(orders, report)
+    if len({(o.channel, o.external_id) for _, o in valid}) != len(valid):
+        raise OrderInvalid("the same (channel, external id) twice in one transaction")
+    if valid:
+        report.outcomes.extend(_Batch(conn, valid, actor, None).run())
+    report.outcomes.sort(key=lambda o: o.index)
+    return report
 
 
 def _chunks(seq: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
