@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import statistics
 import sys
@@ -153,10 +154,10 @@ def run(store: Store, name: str, args: argparse.Namespace) -> None:
          n=done, batch=batch)
 
     t0 = time.perf_counter()
-    report = replay(store, _rules(), since=since, keep=10)
+    report = replay(store, _rules(), since=since, keep=10, workers=os.cpu_count() or 1)
     took = time.perf_counter() - t0
     emit(bench="routing", metric="replay_s", store=name, value=round(took, 2), unit="s", n=report.orders,
-         changed=report.changed)
+         changed=report.changed, workers=os.cpu_count() or 1)
     emit(bench="routing", metric="replay_orders_per_s", store=name, value=round(report.orders / took, 1),
          unit="orders/s", n=report.orders)
 

@@ -16,13 +16,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+from sqlalchemy import func, select
 
 from ..db import Store
 from ..models import Channel, Order, RoutingDecision
 from .engine import Decision, Site, decide
 from .live import facts_from_json, load_sites
-from .rules import Rules
+from .rules import Rules, rules_from_dict, rules_to_dict
 
 __all__ = ["Totals", "ReplayChange", "ReplayReport", "replay"]
 
@@ -33,6 +36,12 @@ class Totals:
     backordered_units: int = 0
     cost_minor: int = 0
     cost_known: int = 0
+
+    def merge(self, other: Totals) -> None:
+        self.outcomes.update(other.outcomes)
+        self.backordered_units += other.backordered_units
+        self.cost_minor += other.cost_minor
+        self.cost_known += other.cost_known
 
     def add(self, outcome: str, backordered: int, cost: int | None) -> None:
         self.outcomes[outcome] += 1
@@ -86,10 +95,62 @@ def _codes(d: Decision, sites: Mapping[int, Site]) -> list[list[Any]]:
 
 def replay(
     store: Store, rules: Rules, *, since: dt.datetime, until: dt.datetime | None = None, keep: int = 1000,
-    progress: Callable[[int], None] | None = None, chunk: int = 2000,
+    progress: Callable[[int], None] | None = None, workers: int = 1,
 ) -> ReplayReport:
     """Decide again every order first routed at intake in [since, until) under `rules`.
-    `keep` caps how many changed orders are listed (all are counted)."""
+    `keep` caps how many changed orders are listed (all are counted). With `workers` > 1 the
+    decisions are split by id range over that many processes, each reading its own range."""
+    with store.read() as conn:
+        stmt = select(func.min(RoutingDecision.id), func.max(RoutingDecision.id), func.count()).where(
+            *_window(since, until))
+        low, high, total = conn.execute(stmt).one()
+    if not total:
+        return ReplayReport()
+    if workers <= 1 or total < 5000:
+        return _replay_range(store, rules, since, until, low, high, keep, progress)
+    url = store.engine.url.render_as_string(hide_password=False)
+    step = (high - low) // workers + 1
+    ranges = [(low + i * step, min(high, low + (i + 1) * step - 1)) for i in range(workers)]
+    context = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
+                                          else "spawn")
+    report = ReplayReport()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(_replay_url, url, rules_to_dict(rules), since, until, a, b, keep) for a, b in ranges]
+        for fut in futures:
+            part = fut.result()
+            report.orders += part.orders
+            report.unchanged += part.unchanged
+            report.live.merge(part.live)
+            report.replayed.merge(part.replayed)
+            report.changes.extend(part.changes[: max(0, keep - len(report.changes))])
+            if progress is not None:
+                progress(report.orders)
+    return report
+
+
+def _window(since: dt.datetime, until: dt.datetime | None) -> list[Any]:
+    where = [RoutingDecision.trigger == "intake", RoutingDecision.at >= since]
+    if until is not None:
+        where.append(RoutingDecision.at < until)
+    return where
+
+
+def _replay_url(url: str, rules: dict[str, Any], since: dt.datetime, until: dt.datetime | None, low: int, high: int,
+                keep: int) -> ReplayReport:
+    """One worker's share, in its own process and connection."""
+    from ..db import open_store
+
+    store = open_store(url)
+    try:
+        return _replay_range(store, rules_from_dict(rules), since, until, low, high, keep, None)
+    finally:
+        store.dispose()
+
+
+def _replay_range(
+    store: Store, rules: Rules, since: dt.datetime, until: dt.datetime | None, low: int, high: int, keep: int,
+    progress: Callable[[int], None] | None, chunk: int = 2000,
+) -> ReplayReport:
     report = ReplayReport()
     with store.read() as conn:
         sites = load_sites(conn)
@@ -98,11 +159,9 @@ def replay(
                    RoutingDecision.result, RoutingDecision.inputs, Order.external_id, Channel.code)
             .join(Order, Order.id == RoutingDecision.order_id)
             .join(Channel, Channel.id == Order.channel_id)
-            .where(RoutingDecision.trigger == "intake", RoutingDecision.at >= since)
+            .where(*_window(since, until), RoutingDecision.id.between(low, high))
             .order_by(RoutingDecision.id)
         )
-        if until is not None:
-            stmt = stmt.where(RoutingDecision.at < until)
         result = conn.execution_options(stream_results=True, yield_per=chunk).execute(stmt)
         for rows in result.partitions(chunk):
             for r in rows:

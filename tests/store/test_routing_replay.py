@@ -81,6 +81,8 @@ def test_replaying_10000_orders_with_unchanged_rules_reproduces_every_decision(s
     assert report.orders == 10_000
     assert report.changes == [] and report.unchanged == 10_000
     assert report.live == report.replayed
+    side_by_side = replay(store, RULES, since=since, workers=2)  # two processes, each its own id range
+    assert (side_by_side.orders, side_by_side.unchanged, side_by_side.live) == (10_000, 10_000, report.live)
     outcomes = report.live.outcomes
     assert outcomes["allocated"] and outcomes["split"] and outcomes["backordered"]  # every path was taken
 
