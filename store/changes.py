@@ -24,7 +24,7 @@ new 855 can answer it) and is audited with what it did.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,10 +33,11 @@ from sqlalchemy import Connection, func, insert, select, update
 from .canonical import Address, CanonicalLine
 from .db import Store
 from .errors import TransitionError
-from .intake import SkuResolver, _Allocator, _book_placed, _PlannedLine
-from .inventory import release
+from .intake import SkuResolver, _book_placed, _chunks, _PlannedLine
+from .catalog import channel_location_ids
+from .inventory import release, reserve, reserve_many
 from .journal import audit
-from .models import Backorder, Channel, Order, OrderLine, Reservation
+from .models import Backorder, Channel, Order, OrderLine, Reservation, StockLevel
 from .orders import cancel_in, flag_exception, move, status_from_lines
 from .types import utcnow
 
@@ -45,6 +46,73 @@ __all__ = ["CHANGE_CONFLICT", "LINE_ACTIONS", "LineChange", "OrderChange", "Chan
 CHANGE_CONFLICT = "change_conflict"  # orders.exception for a change that needs an operator
 _CONFLICT_TEXT = "change not applied: "
 LINE_ACTIONS = ("add", "cancel", "update", "none")
+
+
+class _Allocator:
+    """Reserves whole lines at the first serving location with enough available stock;
+    locations in `prefer` (a line's own, for a change) are tried before the channel's.
+
+    The prefetched availability only picks where to try; the conditional UPDATE decides.
+    New orders and backorders are placed by routing rules (store.routing); a change's added
+    units go where the line already is, or to the first serving location with stock.
+    """
+
+    def __init__(self, conn: Connection, sku_ids: set[int], *, prefer: Sequence[int] = ()) -> None:
+        self.conn = conn
+        self.prefer = list(prefer)
+        self.avail: dict[tuple[int, int], int] = {}
+        self._locs: dict[int, list[int]] = {}
+        for chunk in _chunks(sorted(sku_ids), 900):
+            for sid, loc, a in conn.execute(
+                select(
+                    StockLevel.sku_id,
+                    StockLevel.location_id,
+                    StockLevel.on_hand - StockLevel.reserved - StockLevel.safety,
+                ).where(StockLevel.sku_id.in_(chunk))
+            ):
+                self.avail[(sid, loc)] = a
+
+    def locations(self, channel: int) -> list[int]:
+        if channel not in self._locs:
+            self._locs[channel] = list(dict.fromkeys([*self.prefer, *channel_location_ids(self.conn, channel)]))
+        return self._locs[channel]
+
+    def _pick(self, channel: int, sku: int, qty: int, skip: Collection[int] = ()) -> int | None:
+        for loc in self.locations(channel):
+            if loc not in skip and self.avail.get((sku, loc), 0) >= qty:
+                return loc
+        return None
+
+    def allocate(self, lines: Sequence[tuple[int, _PlannedLine]]) -> None:
+        """Set `location_id` on each (channel, line) that gets stock, in order.
+
+        Lines are placed by the prefetched availability and the batch's reservations go
+        to the database together; a line whose UPDATE finds the stock gone (another writer
+        was faster) tries the next location on its own.
+        """
+        planned: list[tuple[int, _PlannedLine, int]] = []
+        wanted: list[tuple[int, int, int]] = []
+        for channel, p in lines:
+            assert p.sku_id is not None
+            loc = self._pick(channel, p.sku_id, p.line.qty)
+            if loc is not None:
+                self.avail[(p.sku_id, loc)] -= p.line.qty
+                planned.append((channel, p, loc))
+                wanted.append((p.sku_id, loc, p.line.qty))
+        for (channel, p, loc), ok in zip(planned, reserve_many(self.conn, wanted)):
+            if ok:
+                p.location_id = loc
+                continue
+            assert p.sku_id is not None
+            self.avail[(p.sku_id, loc)] = 0  # someone else took it since we looked
+            tried = {loc}
+            while (alt := self._pick(channel, p.sku_id, p.line.qty, tried)) is not None:
+                tried.add(alt)
+                if reserve(self.conn, p.sku_id, alt, p.line.qty):
+                    self.avail[(p.sku_id, alt)] -= p.line.qty
+                    p.location_id = alt
+                    break
+                self.avail[(p.sku_id, alt)] = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ stock, and writes audit events and outbox rows with the change (invariants 1, 3,
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,12 +22,10 @@ from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .canonical import CanonicalLine, CanonicalOrder, order_to_dict
-from .catalog import channel_location_ids
 from .db import Store
 from .errors import ConflictError, OrderInvalid
 from .bulk import insert_rows
 from .ids import allocate_ids
-from .inventory import reserve, reserve_many
 from .journal import audit_many, enqueue_many
 from .orders import _load, cancel_in, move, status_from_lines
 from .models import (
@@ -39,7 +37,6 @@ from .models import (
     Shipment,
     Sku,
     SkuAlias,
-    StockLevel,
     TradingPartner,
 )
 from .routing.engine import Decision, LineFacts, OrderFacts
@@ -265,7 +262,7 @@ _BOOK = (
 
 
 def _book_placed(conn: Connection, placed: Sequence[tuple[int, _PlannedLine]], now: dt.datetime) -> None:
-    """Book `p.line.qty` more units on lines that exist already, as `_Allocator` placed them:
+    """Book `p.line.qty` more units on lines that exist already, as routing (or a change) placed them:
     a reservation row and qty_reserved where it reserved stock, else a backorder row and
     qty_backordered. (New lines carry their counts in the row `_Batch._write_lines` inserts.)"""
     reservations, backorders = _stock_rows(placed, now)
@@ -277,72 +274,6 @@ def _book_placed(conn: Connection, placed: Sequence[tuple[int, _PlannedLine]], n
     ]
     if counts:
         conn.execute(_BOOK, counts)
-
-
-class _Allocator:
-    """Reserves whole lines at the first serving location with enough available stock;
-    locations in `prefer` (a line's own, for a change) are tried before the channel's.
-
-    The prefetched availability only picks where to try; the conditional UPDATE decides.
-    Routing rules (splits, distance, capacity) are to refine this.
-    """
-
-    def __init__(self, conn: Connection, sku_ids: set[int], *, prefer: Sequence[int] = ()) -> None:
-        self.conn = conn
-        self.prefer = list(prefer)
-        self.avail: dict[tuple[int, int], int] = {}
-        self._locs: dict[int, list[int]] = {}
-        for chunk in _chunks(sorted(sku_ids), 900):
-            for sid, loc, a in conn.execute(
-                select(
-                    StockLevel.sku_id,
-                    StockLevel.location_id,
-                    StockLevel.on_hand - StockLevel.reserved - StockLevel.safety,
-                ).where(StockLevel.sku_id.in_(chunk))
-            ):
-                self.avail[(sid, loc)] = a
-
-    def locations(self, channel: int) -> list[int]:
-        if channel not in self._locs:
-            self._locs[channel] = list(dict.fromkeys([*self.prefer, *channel_location_ids(self.conn, channel)]))
-        return self._locs[channel]
-
-    def _pick(self, channel: int, sku: int, qty: int, skip: Collection[int] = ()) -> int | None:
-        for loc in self.locations(channel):
-            if loc not in skip and self.avail.get((sku, loc), 0) >= qty:
-                return loc
-        return None
-
-    def allocate(self, lines: Sequence[tuple[int, _PlannedLine]]) -> None:
-        """Set `location_id` on each (channel, line) that gets stock, in order.
-
-        Lines are placed by the prefetched availability and the batch's reservations go
-        to the database together; a line whose UPDATE finds the stock gone (another writer
-        was faster) tries the next location on its own.
-        """
-        planned: list[tuple[int, _PlannedLine, int]] = []
-        wanted: list[tuple[int, int, int]] = []
-        for channel, p in lines:
-            assert p.sku_id is not None
-            loc = self._pick(channel, p.sku_id, p.line.qty)
-            if loc is not None:
-                self.avail[(p.sku_id, loc)] -= p.line.qty
-                planned.append((channel, p, loc))
-                wanted.append((p.sku_id, loc, p.line.qty))
-        for (channel, p, loc), ok in zip(planned, reserve_many(self.conn, wanted)):
-            if ok:
-                p.location_id = loc
-                continue
-            assert p.sku_id is not None
-            self.avail[(p.sku_id, loc)] = 0  # someone else took it since we looked
-            tried = {loc}
-            while (alt := self._pick(channel, p.sku_id, p.line.qty, tried)) is not None:
-                tried.add(alt)
-                if reserve(self.conn, p.sku_id, alt, p.line.qty):
-                    self.avail[(p.sku_id, alt)] -= p.line.qty
-                    p.location_id = alt
-                    break
-                self.avail[(p.sku_id, alt)] = 0
 
 
 class _Batch:
