@@ -212,9 +212,12 @@ def main() -> None:
 def _register() -> None:
     from oms.edi import edi
     from oms.gateway_cmd import gateway
+    from oms.orders_cmd import COMMANDS as order_commands
 
     cli.add_command(edi)
     cli.add_command(gateway)
+    for command in order_commands:
+        cli.add_command(command)
 
 
 _register()

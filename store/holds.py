@@ -80,7 +80,7 @@ def release_in(conn: Connection, order_id: int, *, reason: str, actor: str, kind
     if order.status != "on_hold":
         raise TransitionError(f"order {order.external_id} is {order.status}, not on hold")
     if kind is not None and (held or "manual") != kind:
-        raise TransitionError(f"order {order.external_id} is on a {held or 'manual'} hold, not a {kind} hold")
+        raise TransitionError(f"order {order.external_id} is on {_a(held or 'manual')} hold, not {_a(kind)} hold")
     dst = status_from_lines(conn, order_id)
     if dst == "allocated" and _held_from(conn, order_id) == "ready_for_pickup" and _all_at_pickup(conn, order_id):
         dst = "ready_for_pickup"
@@ -114,7 +114,7 @@ def release_many(
                 out.append(HoldRelease(oid, order.external_id, None, skipped=f"{order.status}, not on hold"))
             elif kind is not None and (held or "manual") != kind:
                 out.append(HoldRelease(oid, order.external_id, None, held,
-                                       skipped=f"on a {held or 'manual'} hold, not a {kind} hold"))
+                                       skipped=f"on {_a(held or 'manual')} hold, not {_a(kind)} hold"))
             else:
                 try:
                     with conn.begin_nested():  # one order that cannot go back does not stop the rest
@@ -126,6 +126,10 @@ def release_many(
         return out
 
     return store.run(_do)
+
+
+def _a(kind: str) -> str:
+    return ("an " if kind[:1] in "aeiou" else "a ") + kind
 
 
 def _held_from(conn: Connection, order_id: int) -> str | None:
