@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
@@ -42,10 +43,16 @@ def _actor() -> str:
     return os.environ.get("USER") or "operator"
 
 
-def _store(ctx: click.Context) -> Store:
+@contextmanager
+def _opened(ctx: click.Context) -> Iterator[Store]:
+    """The store for one command, closed again when it is done."""
     from oms.cli import _open
 
-    return _open(ctx)
+    store = _open(ctx)
+    try:
+        yield store
+    finally:
+        store.dispose()
 
 
 def _resolve(conn: Connection, ref: str, channel: str | None) -> int:
@@ -154,26 +161,26 @@ def ship(ctx: click.Context, order: str, location: str, carrier: str, tracking: 
                        "(or ship with --loose)")
     if not cartons and not loose and prefix is not None:
         packs = [Pack()]
-    store = _store(ctx)
-    [(_, oid)] = _resolve_all(store, [order], channel)
-    with store.read() as conn:
-        currency = conn.execute(select(Order.currency).where(Order.id == oid)).scalar_one()
-    done = _refused(lambda: ship_order(
-        store, oid, location, carrier=carrier, tracking=tracking, cartons=packs, service=service,
-        cost_minor=_cost(cost, currency), gs1_company_prefix=prefix,
-        sscc_extension=settings.sscc_extension if settings is not None else 0, actor=_actor(),
-    ))
-    names = _line_names(store, oid)
-    click.echo(f"order {done.external_id}: shipment {done.shipment_id} from {done.location}, {done.units} units, "
-               f"{carrier} {tracking.strip()}; the order is {done.order_status}")
-    for c in done.cartons:
-        items = ", ".join(f"{names.get(n, n)} x{q}" for n, q in c.lines)
-        click.echo(f"  carton {c.sscc}: {items}" + (f"  tracking {c.tracking}" if c.tracking else ""))
-    if not done.cartons:
-        items = ", ".join(f"{names.get(n, n)} x{q}" for n, q in done.lines)
-        click.echo(f"  loose (no cartons): {items}")
-        if prefix is None and not loose:
-            click.echo("  set gs1_company_prefix in [shipping] of oms.toml to pack in labelled cartons", err=True)
+    with _opened(ctx) as store:
+        [(_, oid)] = _resolve_all(store, [order], channel)
+        with store.read() as conn:
+            currency = conn.execute(select(Order.currency).where(Order.id == oid)).scalar_one()
+        done = _refused(lambda: ship_order(
+            store, oid, location, carrier=carrier, tracking=tracking, cartons=packs, service=service,
+            cost_minor=_cost(cost, currency), gs1_company_prefix=prefix,
+            sscc_extension=settings.sscc_extension if settings is not None else 0, actor=_actor(),
+        ))
+        names = _line_names(store, oid)
+        click.echo(f"order {done.external_id}: shipment {done.shipment_id} from {done.location}, {done.units} units, "
+                   f"{carrier} {tracking.strip()}; the order is {done.order_status}")
+        for c in done.cartons:
+            items = ", ".join(f"{names.get(n, n)} x{q}" for n, q in c.lines)
+            click.echo(f"  carton {c.sscc}: {items}" + (f"  tracking {c.tracking}" if c.tracking else ""))
+        if not done.cartons:
+            items = ", ".join(f"{names.get(n, n)} x{q}" for n, q in done.lines)
+            click.echo(f"  loose (no cartons): {items}")
+            if prefix is None and not loose:
+                click.echo("  set gs1_company_prefix in [shipping] of oms.toml to pack in labelled cartons", err=True)
 
 
 def _line_names(store: Store, order_id: int) -> dict[int, str]:
@@ -197,18 +204,18 @@ def hold(ctx: click.Context, orders: tuple[str, ...], kind: str, reason: str, ch
     """Put orders on hold; their stock stays reserved."""
     from store.holds import hold as hold_order
 
-    store = _store(ctx)
-    failed = 0
-    for ref, oid in _resolve_all(store, orders, channel):
-        try:
-            was = hold_order(store, oid, reason, kind, actor=_actor())
-        except StoreError as exc:
-            click.echo(f"order {ref}: not held: {exc}", err=True)
-            failed += 1
-            continue
-        click.echo(f"order {ref}: on hold ({kind}: {reason.strip()}), was {was}")
-    if failed:
-        sys.exit(BadInput.exit_code)
+    with _opened(ctx) as store:
+        failed = 0
+        for ref, oid in _resolve_all(store, orders, channel):
+            try:
+                was = hold_order(store, oid, reason, kind, actor=_actor())
+            except StoreError as exc:
+                click.echo(f"order {ref}: not held: {exc}", err=True)
+                failed += 1
+                continue
+            click.echo(f"order {ref}: on hold ({kind}: {reason.strip()}), was {was}")
+        if failed:
+            sys.exit(BadInput.exit_code)
 
 
 @click.command()
@@ -222,19 +229,19 @@ def release(ctx: click.Context, orders: tuple[str, ...], reason: str, kind: str 
     """Take orders off hold (all in one transaction), back to where their lines are."""
     from store.holds import release_many
 
-    store = _store(ctx)
-    refs = _resolve_all(store, orders, channel)
-    names = {oid: ref for ref, oid in refs}
-    done = _refused(lambda: release_many(store, [oid for _, oid in refs], reason=reason, kind=kind, actor=_actor()))
-    skipped = 0
-    for r in done:
-        if r.status is None:
-            click.echo(f"order {names[r.order_id]}: skipped: {r.skipped}", err=True)
-            skipped += 1
-        else:
-            click.echo(f"order {names[r.order_id]}: {r.kind} hold released, now {r.status}")
-    if skipped:
-        sys.exit(1)
+    with _opened(ctx) as store:
+        refs = _resolve_all(store, orders, channel)
+        names = {oid: ref for ref, oid in refs}
+        done = _refused(lambda: release_many(store, [oid for _, oid in refs], reason=reason, kind=kind, actor=_actor()))
+        skipped = 0
+        for r in done:
+            if r.status is None:
+                click.echo(f"order {names[r.order_id]}: skipped: {r.skipped}", err=True)
+                skipped += 1
+            else:
+                click.echo(f"order {names[r.order_id]}: {r.kind} hold released, now {r.status}")
+        if skipped:
+            sys.exit(1)
 
 
 # ---------------------------------------------------------------------------- cancel
@@ -262,14 +269,14 @@ def cancel(ctx: click.Context, order: str, lines: tuple[str, ...], reason: str, 
     for text in lines:
         n, q = _line(text)
         wanted[n] = wanted.get(n, 0) + q
-    store = _store(ctx)
-    [(_, oid)] = _resolve_all(store, [order], channel)
-    done = _refused(lambda: cancel_units(store, oid, wanted or None, reason=reason, actor=_actor()))
-    names = _line_names(store, oid)
-    click.echo(f"order {done.external_id}: {done.units} units cancelled; {done.released} reserved units back in "
-               f"stock, {done.backorders_closed} backordered units no longer awaited; the order is {done.status}")
-    for n, q in done.lines:
-        click.echo(f"  {names.get(n, n)}: {q} cancelled")
+    with _opened(ctx) as store:
+        [(_, oid)] = _resolve_all(store, [order], channel)
+        done = _refused(lambda: cancel_units(store, oid, wanted or None, reason=reason, actor=_actor()))
+        names = _line_names(store, oid)
+        click.echo(f"order {done.external_id}: {done.units} units cancelled; {done.released} reserved units back in "
+                   f"stock, {done.backorders_closed} backordered units no longer awaited; the order is {done.status}")
+        for n, q in done.lines:
+            click.echo(f"  {names.get(n, n)}: {q} cancelled")
 
 
 # ---------------------------------------------------------------------------- pickup
@@ -288,10 +295,10 @@ def pickup_ready(ctx: click.Context, order: str, channel: str | None) -> None:
     """Everything is set aside at the pick-up store; the customer is told."""
     from store.pickup import ready_for_pickup
 
-    store = _store(ctx)
-    [(ref, oid)] = _resolve_all(store, [order], channel)
-    at = _refused(lambda: ready_for_pickup(store, oid, actor=_actor()))
-    click.echo(f"order {ref}: ready for pick-up at {at}")
+    with _opened(ctx) as store:
+        [(ref, oid)] = _resolve_all(store, [order], channel)
+        at = _refused(lambda: ready_for_pickup(store, oid, actor=_actor()))
+        click.echo(f"order {ref}: ready for pick-up at {at}")
 
 
 @pickup.command(name="done")
@@ -303,10 +310,10 @@ def pickup_done(ctx: click.Context, order: str, collected_by: str | None, channe
     """The customer collected the order: its stock leaves the store."""
     from store.pickup import picked_up
 
-    store = _store(ctx)
-    [(ref, oid)] = _resolve_all(store, [order], channel)
-    done = _refused(lambda: picked_up(store, oid, collected_by=collected_by, actor=_actor()))
-    click.echo(f"order {ref}: picked up at {done.location}, {done.units} units")
+    with _opened(ctx) as store:
+        [(ref, oid)] = _resolve_all(store, [order], channel)
+        done = _refused(lambda: picked_up(store, oid, collected_by=collected_by, actor=_actor()))
+        click.echo(f"order {ref}: picked up at {done.location}, {done.units} units")
 
 
 COMMANDS = (ship, hold, release, cancel, pickup)
