@@ -156,8 +156,11 @@ def ship_in(
         raise ShippingError(f"{who} not shipped: the shipping cost cannot be negative ({cost_minor})")
     if cartons and lines is not None:
         raise ShippingError(f"{who} not shipped: give cartons or loose lines, not both")
-    fulfilment, pickup_at = conn.execute(
-        select(Order.fulfilment, Order.pickup_location_id).where(Order.id == order_id)).one()
+    for name, value, most in [("carrier", carrier, 64), ("service", service or "", 64), ("tracking number", tracking, 128),
+                              *(("carton tracking number", p.tracking or "", 128) for p in cartons)]:
+        if len(value.strip()) > most:
+            raise ShippingError(f"{who} not shipped: the {name} {value.strip()[:20]}... is longer than {most} characters")
+    fulfilment = conn.execute(select(Order.fulfilment).where(Order.id == order_id)).scalar_one()
     if fulfilment == "pickup":
         raise ShippingError(f"{who} is for pick-up in store; it is handed over, not shipped "
                             "(ready_for_pickup, then picked_up)")

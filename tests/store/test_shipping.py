@@ -117,6 +117,7 @@ REFUSED: list[tuple[str, dict[str, Any], Callable[[Store, int], None], str]] = [
     ("no tracking", {"tracking": ""}, _no_prefix, "needs a tracking number"),
     ("blank tracking", {"tracking": "   "}, _no_prefix, "never marked shipped without one"),
     ("no carrier", {"carrier": " "}, _no_prefix, "needs a carrier"),
+    ("a tracking number too long to keep", {"tracking": "1Z" * 70}, _no_prefix, "longer than 128 characters"),
     ("more than reserved", {"lines": {1: 5}}, _no_prefix, r"line 1 \(S1\): 5 units asked, 4 reserved at A"),
     ("a line not on the order", {"lines": {9: 1}}, _no_prefix, r"has no line 9 \(its lines: 1, 2\)"),
     ("a SKU not on the order", {"cartons": [Pack(skus={"S3": 1})], **GS1}, _no_prefix, "no line for SKU S3"),
