@@ -4,7 +4,8 @@
     HL*S  TD1 (packages, gross weight), TD5 (SCAC, routing), REF*BM bill of lading,
           REF*CN tracking, DTM*011 ship date, N1*ST and N1*SF with N3/N4
     HL*O  PRF (PO number, PO date)
-    HL*P  MAN*GM with the carton's SSCC-18 (SOPI only; the check digit is verified)
+    HL*P  MAN*GM with the carton's SSCC-18 (SOPI only; the check digit is verified), and
+          MAN*CP with the carrier's tracking number for that parcel when it has its own
     HL*I  LIN (qualifier/id pairs: UP, VP, BP ...), SN1 (qty shipped, unit)
     CTT   number of HL segments
 
@@ -56,8 +57,12 @@ class ShippedItem:
 
 @dataclass(frozen=True, slots=True)
 class Carton:
+    """One carton (pack level): its SSCC-18, the items in it, and the carrier's tracking number
+    for this parcel when it has its own (MAN*CP)."""
+
     sscc: str
     items: tuple[ShippedItem, ...]
+    tracking: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +120,7 @@ def build_856(shipment: Shipment) -> OutboundSet:
         oid = tree.level(1, "O", True, _order_level(order))
         if s.structure == "SOPI":
             for carton in order.cartons:
-                pid = tree.level(oid, "P", True, [seg("MAN", "GM", carton.sscc)])
+                pid = tree.level(oid, "P", True, _pack_level(carton))
                 for item in carton.items:
                     tree.level(pid, "I", False, _item_level(item))
         else:
@@ -198,6 +203,13 @@ def _shipment_level(s: Shipment) -> list[Segment]:
 def _order_level(order: ShippedOrder) -> list[Segment]:
     po = check_text(order.po_number, "PO number", 1, 22)
     return [seg("PRF", po, "", "", date8(order.po_date) if order.po_date else "")]
+
+
+def _pack_level(carton: Carton) -> list[Segment]:
+    out = [seg("MAN", "GM", carton.sscc)]
+    if carton.tracking:
+        out.append(seg("MAN", "CP", check_text(carton.tracking, f"carton {carton.sscc} tracking", 1, 48)))
+    return out
 
 
 def _item_level(item: ShippedItem) -> list[Segment]:

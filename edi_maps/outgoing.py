@@ -1,6 +1,7 @@
 """Outbound X12 from the store: 855, 856, 810 and 846 queued in the outbox, never invalid.
 
     queue_855(store, order_id, actor="edi")       order acknowledgment   key edi_855:{order}:{version}
+    queue_855(..., occasion="order_cancel:7:1")   re-acknowledgment      key edi_855:{order}:{version}:{occasion}
     queue_856(store, shipment_id, actor="edi")    ship notice            key edi_856:{shipment}
     queue_810(store, shipment_id, actor="edi")    invoice for a shipment key edi_810:{shipment}
     queue_846(store, "acme", actor="edi")         stock advice (ATP)     key edi_846:{partner}:{date}
@@ -345,12 +346,18 @@ def _carrier(carrier: str | None, service: str | None) -> tuple[str, str]:
 # ------------------------------------------------------------------------------------- 855
 
 
-def queue_855(store: Store, order_id: int, *, actor: str = "edi") -> Queued:
-    """Acknowledge a partner's order (once per order version)."""
+def queue_855(store: Store, order_id: int, *, actor: str = "edi", occasion: str | None = None) -> Queued:
+    """Acknowledge a partner's order (once per order version). With `occasion` (say, the key
+    of the cancellation that changed it), once per occasion: a new acknowledgment of the order
+    as it now is, BAK01 04 (change) when an 855 went to the partner for it before."""
 
     def plan(conn: Connection) -> _Plan:
         order = _order(conn, order_id)
-        key = f"edi_855:{order.id}:{order.version}"
+        key = f"edi_855:{order.id}:{order.version}" + (f":{occasion}" if occasion else "")
+        purpose = "00"
+        if occasion and conn.execute(select(OutboxMessage.id).where(
+                OutboxMessage.order_id == order.id, OutboxMessage.kind == "edi_855").limit(1)).first():
+            purpose = "04"
         lines = conn.execute(
             select(OrderLine, Sku.code.label("sku_code")).outerjoin(Sku, Sku.id == OrderLine.sku_id)
             .where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)
@@ -361,7 +368,7 @@ def queue_855(store: Store, order_id: int, *, actor: str = "edi") -> Queued:
         now = utcnow()
         ack = OrderAck(
             order.external_id, _date(order.placed_at, order.received_at), ack_type, acks, currency=order.currency,
-            seller_order=str(order.id), ack_date=now.date(),
+            purpose=purpose, seller_order=str(order.id), ack_date=now.date(),
         )
         return _Plan(_partner(conn, order.partner_id), "855", key, lambda: build_855(ack), "order", order.id,
                      order.id, {"order_id": order.id, "ack_type": ack_type})
@@ -439,7 +446,7 @@ def queue_856(store: Store, shipment_id: int, *, actor: str = "edi") -> Queued:
     def plan(conn: Connection) -> _Plan:
         ship, order, location, shipped = _shipment(conn, shipment_id)
         cartons = conn.execute(
-            select(CartonRow.id, CartonRow.sscc, CartonRow.weight_grams)
+            select(CartonRow.id, CartonRow.sscc, CartonRow.weight_grams, CartonRow.tracking)
             .where(CartonRow.shipment_id == shipment_id).order_by(CartonRow.id)
         ).all()
         when = ship.shipped_at or ship.created_at
@@ -455,7 +462,8 @@ def queue_856(store: Store, shipment_id: int, *, actor: str = "edi") -> Queued:
             weights = [c.weight_grams for c in cartons]
             if True in boxed:
                 po = ShippedOrder(order.external_id, _date(order.placed_at, order.received_at), cartons=tuple(
-                    Carton(c.sscc, tuple(item(s) for s in shipped if s.carton_id == c.id)) for c in cartons))
+                    Carton(c.sscc, tuple(item(s) for s in shipped if s.carton_id == c.id), c.tracking or "")
+                    for c in cartons))
             else:
                 po = ShippedOrder(order.external_id, _date(order.placed_at, order.received_at),
                                   items=tuple(item(s) for s in shipped))

@@ -34,7 +34,7 @@ from store.leases import acquire, holder_of, release
 from store.outbox import claimants
 
 from .csv_folder import DropFolder
-from .dispatch import dispatch_edi, edi_for_shipments
+from .dispatch import dispatch_edi, edi_for_cancellations, edi_for_shipments
 from .partners import KeptOpen, is_retryable, open_mailbox, poll_partner
 from .settings import FolderSpec, GatewaySettings, MailboxSpec
 
@@ -81,10 +81,12 @@ class Gateway:
             def dispatch() -> str:
                 dead = [c for c in claimants(self.store) if _dead_here(c)]
                 turned = edi_for_shipments(self.store, list(specs), holder=self.holder, reclaim_from=dead)
+                cancelled = edi_for_cancellations(self.store, list(specs), holder=self.holder, reclaim_from=dead)
                 r = dispatch_edi(self.store, specs, opener=self.opener, holder=self.holder, reclaim_from=dead)
                 if r.errors:
                     raise _PassFailed("; ".join(r.errors))
-                return f"sent {r.sent}" + (f", {turned} shipments turned into 856/810" if turned else "")
+                return (f"sent {r.sent}" + (f", {turned} shipments turned into 856/810" if turned else "")
+                        + (f", {cancelled} cancellations turned into 855" if cancelled else ""))
 
             out.append(Worker("dispatcher", self.settings.dispatch_seconds, dispatch, lease=False,
                               retryable=lambda exc: isinstance(exc, _PassFailed)))

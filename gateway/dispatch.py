@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 
 from connectors.errors import MailboxError
 from connectors.mailbox import Mailbox
-from edi_maps.outgoing import queue_810, queue_856
+from edi_maps.outgoing import queue_810, queue_855, queue_856
 from store import Store
 from store.outbox import Claimed, claim, failed, sent
 
 from .partners import open_mailbox
 from .settings import MailboxSpec
 
-__all__ = ["EDI_KINDS", "DispatchReport", "dispatch_edi", "file_name", "edi_for_shipments"]
+__all__ = ["EDI_KINDS", "DispatchReport", "dispatch_edi", "file_name", "edi_for_shipments", "edi_for_cancellations"]
 
 EDI_KINDS = ("edi_997", "edi_ta1", "edi_855", "edi_856", "edi_810", "edi_846")
 log = logging.getLogger("oms.gateway.dispatch")
@@ -92,4 +92,22 @@ def edi_for_shipments(store: Store, partners: list[str], *, limit: int = 50, hol
             if r.status == "invalid":
                 log.warning("document not sent", extra={"worker": "dispatcher", "partner": msg.target, "key": r.key,
                                                         "error": "; ".join(r.reasons)})
+    return done
+
+
+def edi_for_cancellations(store: Store, partners: list[str], *, limit: int = 50, holder: str | None = None,
+                          reclaim_from: Collection[str] = ()) -> int:
+    """A cancellation on an EDI partner's order (its `order_cancel` outbox row) becomes an 855
+    showing the order as it now is (the cancelled lines IR, or IQ with what is left), for a
+    partner that takes 855s. Returns how many cancellations were turned."""
+    done = 0
+    for msg in claim(store, kinds=["order_cancel"], targets=partners, limit=limit, holder=holder,
+                     reclaim_from=reclaim_from):
+        result = queue_855(store, int(msg.payload["order_id"]), actor="gateway", occasion=msg.idempotency_key)
+        # not_exchanged: the partner takes no 855; invalid: the order went to edi_invalid. Done either way.
+        sent(store, msg.id)
+        done += 1
+        if result.status == "invalid":
+            log.warning("document not sent", extra={"worker": "dispatcher", "partner": msg.target, "key": result.key,
+                                                    "error": "; ".join(result.reasons)})
     return done

@@ -212,6 +212,7 @@ def main() -> None:
 def _register() -> None:
     from oms.edi import edi
     from oms.gateway_cmd import gateway
+    from oms.orders_cmd import COMMANDS as order_commands
     from oms.returns_cmd import return_group
     from oms.route_cmd import route
 
@@ -219,6 +220,8 @@ def _register() -> None:
     cli.add_command(gateway)
     cli.add_command(return_group)
     cli.add_command(route)
+    for command in order_commands:
+        cli.add_command(command)
 
 
 _register()

@@ -9,6 +9,7 @@
     [[folders]]    CSV drop folders: path, profile (generic | shopify | amazon), channel, columns
     [gateway]      dispatch_seconds, lease_seconds, retries, log (json | text)
     [routing]      fallback, region_coordinates and [[routing.rules]]: where orders are fulfilled from
+    [shipping]     gs1_company_prefix and sscc_extension: the SSCC-18 on every carton
 """
 
 from __future__ import annotations
@@ -121,6 +122,15 @@ class GatewaySection(_Strict):
     log: Literal["json", "text"] = "json"
 
 
+class ShippingSection(_Strict):
+    """`[shipping]`: the GS1 company prefix (6 to 12 digits, from GS1) and the SSCC extension
+    digit (0-9) every carton label is numbered with; without a prefix cartons cannot be labelled
+    and `oms ship` ships loose."""
+
+    gs1_company_prefix: Annotated[str, Field(pattern=r"^[0-9]{6,12}$")] | None = None
+    sscc_extension: Annotated[int, Field(ge=0, le=9, strict=True)] = 0
+
+
 class PartnerEntry(_Strict):
     code: Code
     name: str
@@ -201,6 +211,7 @@ class Config(_Strict):
     store: StoreSection = StoreSection()
     routing: RoutingSection | None = None
     gateway: GatewaySection = GatewaySection()
+    shipping: ShippingSection = ShippingSection()
     locations: list[LocationEntry] = []
     channels: list[ChannelEntry] = []
     partners: list[PartnerEntry] = []

@@ -215,7 +215,8 @@ class _Apply:
         if change.cancel:
             if row.status == "partially_shipped":
                 raise _Conflict(f"order {change.external_id} has partly shipped; cancel what is left line by line")
-            units = cancel_in(conn, row.id, change.reason or "cancelled by the customer", actor=self.actor)
+            units = cancel_in(conn, row.id, change.reason or "cancelled by the customer", actor=self.actor,
+                              notify=False)  # the channel asked: nothing to tell it
             return [f"order cancelled, {units} reserved units given back"], "cancelled"
         lines = list(conn.execute(select(OrderLine).where(OrderLine.order_id == row.id).order_by(OrderLine.line_no)))
         for lc in change.lines:

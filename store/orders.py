@@ -19,8 +19,7 @@ from sqlalchemy import Connection, func, select, update
 from .db import Store
 from .errors import NotFound, TransitionError
 from .journal import audit
-from .inventory import release
-from .models import Backorder, Order, OrderLine, Reservation
+from .models import Order, OrderLine
 from .types import utcnow
 
 __all__ = [
@@ -100,32 +99,41 @@ def get_order(store: Store, order_id: int) -> OrderSummary:
         return _load(conn, order_id, lock=False)
 
 
-def move(conn: Connection, order_id: int, dst: str, *, actor: str, reason: str | None = None) -> str:
-    """Move an order to `dst` inside the caller's transaction; returns the old status."""
+def _cannot(order: OrderSummary, dst: str) -> TransitionError:
+    allowed = ", ".join(sorted(TRANSITIONS.get(order.status, ()))) or "nothing"
+    return TransitionError(f"order {order.external_id} is {order.status}; it cannot become {dst} (allowed: {allowed})")
+
+
+def move(
+    conn: Connection, order_id: int, dst: str, *, actor: str, reason: str | None = None, hold_kind: str | None = None
+) -> str:
+    """Move an order to `dst` inside the caller's transaction; returns the old status. A hold
+    records its reason and kind (`hold_kind`, default manual); leaving on_hold clears both."""
     order = _load(conn, order_id)
     if not can_move(order.status, dst):
-        allowed = ", ".join(sorted(TRANSITIONS.get(order.status, ()))) or "nothing"
-        raise TransitionError(
-            f"order {order.external_id} is {order.status}; it cannot become {dst} (allowed: {allowed})"
-        )
+        raise _cannot(order, dst)
     values: dict[str, object] = {"status": dst, "updated_at": utcnow()}
     if dst == "on_hold":
         values["hold_reason"] = reason
+        values["hold_kind"] = hold_kind = hold_kind or "manual"
     elif order.status == "on_hold":
         values["hold_reason"] = None
+        values["hold_kind"] = None
     conn.execute(update(Order).where(Order.id == order_id).values(**values))
     detail: dict[str, object] = {"from": order.status, "to": dst}
     if reason:
         detail["reason"] = reason
+    if dst == "on_hold":
+        detail["kind"] = hold_kind
     audit(conn, actor, "order", order_id, f"order.{dst}", detail)
     return order.status
 
 
-def hold(store: Store, order_id: int, reason: str, *, actor: str = "operator") -> None:
-    """Stop an order where it is; its reservations stay. A reason is required."""
-    if not reason.strip():
-        raise TransitionError("a hold needs a reason the next operator can read")
-    store.run(lambda conn: move(conn, order_id, "on_hold", actor=actor, reason=reason))
+def hold(store: Store, order_id: int, reason: str, kind: str = "manual", *, actor: str = "operator") -> None:
+    """Stop an order where it is; its reservations stay. A reason is required (store.holds)."""
+    from .holds import hold as _hold
+
+    _hold(store, order_id, reason, kind, actor=actor)
 
 
 def status_from_lines(conn: Connection, order_id: int) -> str:
@@ -154,65 +162,30 @@ def status_from_lines(conn: Connection, order_id: int) -> str:
     return "received"
 
 
-def release_hold(store: Store, order_id: int, *, actor: str = "operator") -> str:
-    """Take an order off hold, back to the state its lines say it is in."""
+def release_hold(store: Store, order_id: int, *, actor: str = "operator", reason: str = "hold released") -> str:
+    """Take an order off hold, back to the state its lines say it is in (store.holds)."""
+    from .holds import release
 
-    def _do(conn: Connection) -> str:
-        order = _load(conn, order_id)
-        if order.status != "on_hold":
-            raise TransitionError(f"order {order.external_id} is {order.status}, not on hold")
-        dst = status_from_lines(conn, order_id)
-        move(conn, order_id, dst, actor=actor, reason="hold released")
-        return dst
-
-    return store.run(_do)
+    return release(store, order_id, reason=reason, actor=actor)
 
 
 def cancel(store: Store, order_id: int, reason: str, *, actor: str = "operator") -> int:
-    """Cancel an order that has not shipped: release every reservation and close backorders.
-
-    Returns the number of units given back to stock.
-    """
+    """Cancel an order that has not shipped: release every reservation and close backorders;
+    the channel is told (store.cancellations). Returns the number of units given back to stock."""
     if not reason.strip():
         raise TransitionError("a cancellation needs a reason")
     return store.run(lambda conn: cancel_in(conn, order_id, reason, actor=actor))
 
 
-def cancel_in(conn: Connection, order_id: int, reason: str, *, actor: str) -> int:
-    """`cancel` inside the caller's transaction (an EDI 860 cancels with its other changes)."""
-    move(conn, order_id, "cancelled", actor=actor, reason=reason)
-    now = utcnow()
-    lines = select(OrderLine.id).where(OrderLine.order_id == order_id)
-    held = conn.execute(
-        select(Reservation.id, Reservation.sku_id, Reservation.location_id, Reservation.qty).where(
-            Reservation.line_id.in_(lines), Reservation.state == "active"
-        ).order_by(Reservation.sku_id, Reservation.location_id)
-    ).all()
-    for _, sku, loc, qty in held:
-        release(conn, sku, loc, qty)
-    if held:
-        conn.execute(
-            update(Reservation)
-            .where(Reservation.id.in_([r.id for r in held]))
-            .values(state="released", closed_at=now)
-        )
-    conn.execute(
-        update(Backorder)
-        .where(Backorder.line_id.in_(lines), Backorder.state == "open")
-        .values(state="cancelled", closed_at=now)
-    )
-    conn.execute(
-        update(OrderLine)
-        .where(OrderLine.order_id == order_id)
-        .values(
-            qty_cancelled=OrderLine.qty - OrderLine.qty_shipped,
-            qty_reserved=0,
-            qty_backordered=0,
-        )
-    )
-    units = sum(r.qty for r in held)
-    audit(conn, actor, "order", order_id, "order.reservations_released", {"units": units})
-    return units
+def cancel_in(conn: Connection, order_id: int, reason: str, *, actor: str, notify: bool = True) -> int:
+    """`cancel` inside the caller's transaction; `notify=False` when the channel itself asked
+    (an EDI 860). TransitionError when the order cannot become cancelled (it has shipped)."""
+    from .cancellations import cancel_units_in
+
+    order = _load(conn, order_id)
+    if not can_move(order.status, "cancelled"):
+        raise _cannot(order, "cancelled")
+    return cancel_units_in(conn, order_id, None, reason=reason, actor=actor, notify=notify).released
 
 
 def close(store: Store, order_id: int, *, actor: str = "system") -> None:

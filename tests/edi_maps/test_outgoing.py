@@ -30,6 +30,7 @@ from store.models import (
     ShipmentLine,
     TradingPartner,
 )
+from store.shipping import Pack, ship
 from store.sscc import make_sscc
 from tests.store.helpers import count
 
@@ -198,6 +199,47 @@ def test_856_packs_cartons_with_their_sscc(acme: Store) -> None:
     assert bsn is not None and bsn.get(5) == "0001"
     assert [(s.get(1), s.get(2)) for s in ts.all("MAN")] == [("GM", sscc[0]), ("GM", sscc[1])]
     assert [s.get(2) for s in ts.all("SN1")] == ["2", "3"]
+
+
+def test_856_from_a_packed_shipment_puts_each_carton_with_its_items_and_tracking(acme: Store) -> None:
+    oid = _order(acme, "PO-2003", ("SKU1", 5), ("SKU2", 3))
+    done = ship(acme, oid, "DAL", carrier="UPSN", tracking="1ZMASTER01", service="GROUND",
+                cartons=[Pack(lines={1: 3}, tracking="1ZBOX0001", weight_grams=2000),
+                         Pack(lines={1: 2, 2: 1}, tracking="1ZBOX0002", weight_grams=1500),
+                         Pack(weight_grams=500)],  # the rest: SKU2 x2, no parcel number of its own
+                gs1_company_prefix="0614141", sscc_extension=0)
+    sscc = [c.sscc for c in done.cartons]
+    assert queue_856(acme, done.shipment_id).queued and queue_810(acme, done.shipment_id).queued
+    _, ts = _set(_outbox(acme, "edi_856")[0])  # pyx12-valid
+    bsn = ts.first("BSN")
+    assert bsn is not None and bsn.get(5) == "0001"  # S-O-P-I
+    levels = [(s.get(1), s.get(2), s.get(3)) for s in ts.all("HL")]
+    assert levels == [("1", "", "S"), ("2", "1", "O"),
+                      ("3", "2", "P"), ("4", "3", "I"),
+                      ("5", "2", "P"), ("6", "5", "I"), ("7", "5", "I"),
+                      ("8", "2", "P"), ("9", "8", "I")]
+    assert [(s.get(1), s.get(2)) for s in ts.all("MAN")] == [
+        ("GM", sscc[0]), ("CP", "1ZBOX0001"), ("GM", sscc[1]), ("CP", "1ZBOX0002"), ("GM", sscc[2])]
+    assert [(s.get(1), s.get(2)) for s in ts.all("SN1")] == [("1", "3"), ("1", "2"), ("2", "1"), ("2", "2")]
+    td1 = ts.first("TD1")
+    assert td1 is not None and (td1.get(2), td1.get(7)) == ("3", "4")  # three cartons, 4 kg
+    assert [s.get(2) for s in ts.all("REF")] == ["1ZMASTER01"]
+    ctt = ts.first("CTT")
+    assert ctt is not None and ctt.get(1) == "9"
+    _, invoice = _set(_outbox(acme, "edi_810")[0])  # the invoice counts units per line, not per carton
+    assert [s.elements[:2] for s in invoice.all("IT1")] == [("1", "5"), ("2", "3")]
+
+
+def test_a_partial_shipment_announces_and_invoices_only_what_it_shipped(acme: Store) -> None:
+    oid = _order(acme, "PO-2004", ("SKU1", 4), ("SKU2", 2))
+    first = ship(acme, oid, "DAL", carrier="UPSN", tracking="1ZP1", lines={1: 1})
+    second = ship(acme, oid, "DAL", carrier="UPSN", tracking="1ZP2")
+    assert (first.order_status, second.order_status) == ("partially_shipped", "shipped")
+    for sid in (first.shipment_id, second.shipment_id):
+        assert queue_856(acme, sid).queued and queue_810(acme, sid).queued
+    asns = [_set(p)[1] for p in _outbox(acme, "edi_856")]
+    assert [[(s.get(1), s.get(2)) for s in ts.all("SN1")] for ts in asns] == [[("1", "1")], [("1", "3"), ("2", "2")]]
+    assert [[s.get(2) for s in ts.all("REF")] for ts in asns] == [["1ZP1"], ["1ZP2"]]
 
 
 # ------------------------------------------------------------------------- never invalid
