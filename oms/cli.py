@@ -210,11 +210,13 @@ def main() -> None:
 
 
 def _register() -> None:
+    from oms.dropship_cmd import dropship
     from oms.edi import edi
     from oms.gateway_cmd import gateway
 
     cli.add_command(edi)
     cli.add_command(gateway)
+    cli.add_command(dropship)
 
 
 _register()

@@ -50,6 +50,7 @@ from .models import (
     OrderLine,
     OutboxMessage,
     Reservation,
+    Sku,
     TradingPartner,
 )
 from .types import utcnow
@@ -84,6 +85,7 @@ class DropshipLine:
     line_id: int
     line_no: int
     qty: int
+    sku: str | None = None  # our SKU code (read back with the PO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,10 +307,15 @@ def find_dropship(conn: Connection, number: str) -> DropshipPO:
 def _lines(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[DropshipLine, ...]]:
     if not ids:
         return {}
-    out: dict[int, tuple[DropshipLine, ...]] = {}
-    for entity_id, detail in conn.execute(
+    ordered = conn.execute(
         select(AuditEvent.entity_id, AuditEvent.detail)
         .where(AuditEvent.entity == "dropship", AuditEvent.action == _ORDERED, AuditEvent.entity_id.in_(list(ids)))
-    ):
-        out[int(entity_id)] = tuple(DropshipLine(int(a), int(b), int(c)) for a, b, c in detail.get("lines", ()))
-    return out
+    ).all()
+    line_ids = {int(a) for _, detail in ordered for a, _b, _c in detail.get("lines", ())}
+    skus = dict(conn.execute(
+        select(OrderLine.id, Sku.code).join(Sku, Sku.id == OrderLine.sku_id).where(OrderLine.id.in_(line_ids))
+    ).all()) if line_ids else {}
+    return {
+        int(entity_id): tuple(DropshipLine(int(a), int(b), int(c), skus.get(int(a))) for a, b, c in detail.get("lines", ()))
+        for entity_id, detail in ordered
+    }
