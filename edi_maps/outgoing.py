@@ -1,10 +1,11 @@
-"""Outbound X12 from the store: 855, 856, 810 and 846 queued in the outbox, never invalid.
+"""Outbound X12 from the store: 855, 856, 810, 846 and 850 queued in the outbox, never invalid.
 
     queue_855(store, order_id, actor="edi")       order acknowledgment   key edi_855:{order}:{version}
     queue_855(..., occasion="order_cancel:7:1")   re-acknowledgment      key edi_855:{order}:{version}:{occasion}
     queue_856(store, shipment_id, actor="edi")    ship notice            key edi_856:{shipment}
     queue_810(store, shipment_id, actor="edi")    invoice for a shipment key edi_810:{shipment}
     queue_846(store, "acme", actor="edi")         stock advice (ATP)     key edi_846:{partner}:{date}
+    queue_850(store, dropship_id, actor="edi")    PO to a dropship vendor key edi_850:{dropship}
 
 Each call runs in two phases, so that pyx12 (tens of milliseconds) never holds the write lock:
 
@@ -39,6 +40,11 @@ BAK02 is AD when every line is IA, RD when every line is IR, RJ when nothing is 
 acknowledge, else AC. Item ids echo the PO (BP buyer part, VP vendor part, else our SKU code,
 UP UPC, EN/UK GTIN-13/14). Line ids (PO101/LIN01/IT101) and units echo the partner's PO1; an
 order that did not come with them uses our line numbers and EA.
+
+850 (store.dropship): we are the buyer, so the ids turn round: VP is the vendor's part (a
+vendor_part alias on the vendor's channel), BP our SKU, then UPC/GTIN; PO101 is our line
+number. The unit price is the line's price (no item cost is kept yet). A refused 850 puts the
+customer's order in the edi_invalid queue, like the other sets.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ from sqlalchemy import Connection, and_, func, select
 from store import Store
 from store.catalog import PartnerRef, channel_location_ids, find_partner
 from store.control import record_interchange, take_control_numbers
+from store.dropship import dropship_orders
 from store.errors import ConfigError, NotFound
 from store.journal import audit, enqueue
 from store.models import (
@@ -79,11 +86,14 @@ from .envelope import errors as envelope_errors
 from .errors import EdiError, MappingError, ParseError, ValidationError
 from .invoice810 import Invoice, InvoiceLine, build_810
 from .outbound import ItemIds, OutboundSet, Party, PartnerEnvelope, wrap
+from .po850_out import PurchaseLine, PurchaseOrder, build_850
 from .pyx12_validate import validate_outbound
 from .reader import read
 from .stock846 import StockItem, StockSnapshot, build_846
 
-__all__ = ["EDI_INVALID", "Queued", "partner_envelope", "queue_810", "queue_846", "queue_855", "queue_856"]
+__all__ = [
+    "EDI_INVALID", "Queued", "partner_envelope", "queue_810", "queue_846", "queue_850", "queue_855", "queue_856",
+]
 
 EDI_INVALID = "edi_invalid"  # orders.exception for a document we refused to send
 _MAX_REASONS = 8
@@ -556,3 +566,73 @@ def queue_846(store: Store, partner_code: str, *, actor: str = "edi", skus: Sequ
                      {"partner": partner.code, "items": len(rows)})
 
     return _queue(store, plan, actor)
+
+
+# ------------------------------------------------------------------------------------- 850
+
+
+def queue_850(store: Store, dropship_id: int, *, actor: str = "edi") -> Queued:
+    """Send a dropship PO (store.dropship) to its vendor: the lines it covers, shipped to the
+    customer. `MappingError` when the PO is cancelled or its vendor is not an EDI partner."""
+
+    def plan(conn: Connection) -> _Plan:
+        found = dropship_orders(conn, ids=[dropship_id])
+        if not found:
+            raise NotFound(f"no dropship PO {dropship_id}")
+        po = found[0]
+        if po.status == "cancelled":
+            raise MappingError(f"dropship PO {po.number} is cancelled; nothing is ordered from the vendor")
+        if po.vendor is None:
+            raise MappingError(f"dropship PO {po.number}: location {po.location} has no EDI vendor; an operator sends it")
+        partner = _partner(conn, code=po.vendor)
+        order = conn.execute(select(Order).where(Order.id == po.order_id)).one()
+        qty = {ln.line_id: ln.qty for ln in po.lines}
+        rows = conn.execute(
+            select(OrderLine.id, OrderLine.line_no, OrderLine.uom, OrderLine.unit_price_minor, OrderLine.sku_id,
+                   Sku.code)
+            .outerjoin(Sku, Sku.id == OrderLine.sku_id)
+            .where(OrderLine.id.in_(list(qty))).order_by(OrderLine.line_no)
+        ).all()
+        names = _vendor_names(conn, partner, [r.sku_id for r in rows if r.sku_id is not None])
+        purchase = PurchaseOrder(
+            po.number, po.created_at.date(), _ship_to(order),
+            tuple(PurchaseLine(str(r.line_no), qty[r.id], r.uom or "EA",
+                               _vendor_item_ids(names.get(r.sku_id, {}), r.code), r.unit_price_minor)
+                  for r in rows),
+            currency=order.currency, write_currency=order.currency != partner.currency,
+            customer_order=order.external_id, ship_date=order.requested_ship_date, cancel_after=order.cancel_after,
+        )
+        return _Plan(partner, "850", f"edi_850:{po.id}", lambda: build_850(purchase), "dropship", po.id, order.id,
+                     {"order_id": order.id, "dropship_id": po.id, "number": po.number})
+
+    return _queue(store, plan, actor)
+
+
+def _vendor_names(conn: Connection, partner: PartnerRef, sku_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    """Each SKU's names: the vendor's own (aliases on its channel) before everyone's."""
+    names: dict[int, dict[str, str]] = {}
+    for sku, kind, value, channel in conn.execute(
+        select(SkuAlias.sku_id, SkuAlias.kind, SkuAlias.value, SkuAlias.channel_id)
+        .where(SkuAlias.sku_id.in_(list(sku_ids)),
+               (SkuAlias.channel_id == partner.channel_id) | SkuAlias.channel_id.is_(None))
+        .order_by(SkuAlias.channel_id.is_(None), SkuAlias.id)
+    ):
+        if kind == "vendor_part" and channel != partner.channel_id:
+            continue  # a vendor part is one vendor's name
+        names.setdefault(sku, {}).setdefault(kind, value)
+    return names
+
+
+def _vendor_item_ids(names: Mapping[str, str], sku_code: str | None) -> ItemIds:
+    """VP the vendor's part, BP our SKU (we are the buyer here), then UPC and GTIN."""
+    out: list[tuple[str, str]] = []
+    if names.get("vendor_part"):
+        out.append(("VP", names["vendor_part"]))
+    if sku_code:
+        out.append(("BP", sku_code))
+    if names.get("upc"):
+        out.append(("UP", names["upc"]))
+    gtin = names.get("gtin")
+    if gtin:
+        out.append(("UK" if len(gtin) == 14 else "EN", gtin))
+    return tuple(out)

@@ -7,7 +7,9 @@
 Workers (../shared/ARCHITECTURE.md, Gateway):
     partner:<code>    poll the partner's mailbox (SFTP or folder) every `poll_seconds`
     folder:<path>     a CSV drop folder: rescan at start, then watchdog events
-    dispatcher        deliver queued EDI documents to partners' mailboxes
+    dispatcher        deliver queued EDI documents to partners' mailboxes (shipments of EDI
+                      orders become 856/810 first, dropship POs to EDI vendors 850s)
+    schedules         jobs due on the clock (gateway.schedules: overdue 997s, 846 stock advice)
 
 A pass that fails on a connection is retried with backoff (doubling, with jitter) up to
 `retries` times, then waits for the next pass; a refused host key is not retried (an operator
@@ -24,7 +26,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from connectors.mailbox import Mailbox
@@ -34,8 +36,10 @@ from store.leases import acquire, holder_of, release
 from store.outbox import claimants
 
 from .csv_folder import DropFolder
-from .dispatch import dispatch_edi, edi_for_cancellations, edi_for_shipments
+from .dispatch import dispatch_edi, edi_for_cancellations, edi_for_dropship, edi_for_shipments
+from .errors import WorkerFailed
 from .partners import KeptOpen, is_retryable, open_mailbox, poll_partner
+from .schedules import JOBS, Job, intervals, run_due
 from .settings import FolderSpec, GatewaySettings, MailboxSpec
 
 __all__ = ["Gateway", "Worker", "holder_id"]
@@ -60,9 +64,9 @@ class Worker:
 class Gateway:
     def __init__(
         self, store: Store, settings: GatewaySettings, *, holder: str | None = None,
-        opener: Callable[[MailboxSpec], Mailbox] = open_mailbox,
+        opener: Callable[[MailboxSpec], Mailbox] = open_mailbox, jobs: Mapping[str, Job] = JOBS,
     ) -> None:
-        self.store, self.settings, self.opener = store, settings, opener
+        self.store, self.settings, self.opener, self.jobs = store, settings, opener, jobs
         self.holder = holder or holder_id()
         self.stop = threading.Event()
         self._folders: dict[str, DropFolder] = {}
@@ -82,15 +86,28 @@ class Gateway:
                 dead = [c for c in claimants(self.store) if _dead_here(c)]
                 turned = edi_for_shipments(self.store, list(specs), holder=self.holder, reclaim_from=dead)
                 cancelled = edi_for_cancellations(self.store, list(specs), holder=self.holder, reclaim_from=dead)
+                ordered = edi_for_dropship(self.store, list(specs), holder=self.holder, reclaim_from=dead)
                 r = dispatch_edi(self.store, specs, opener=self.opener, holder=self.holder, reclaim_from=dead)
                 if r.errors:
                     raise _PassFailed("; ".join(r.errors))
                 return (f"sent {r.sent}" + (f", {turned} shipments turned into 856/810" if turned else "")
-                        + (f", {cancelled} cancellations turned into 855" if cancelled else ""))
+                        + (f", {cancelled} cancellations turned into 855" if cancelled else "")
+                        + (f", {ordered} dropship POs turned into 850" if ordered else ""))
 
             out.append(Worker("dispatcher", self.settings.dispatch_seconds, dispatch, lease=False,
                               retryable=lambda exc: isinstance(exc, _PassFailed)))
+        every = [s for s in intervals(self.settings, self.jobs).values() if s is not None]
+        if every:
+            out.append(Worker("schedules", min(60.0, *every), self._schedules, retryable=lambda exc: False))
         return out
+
+    def _schedules(self) -> str:
+        """One pass of the schedules worker: every due job, each failure logged and the rest run."""
+        runs = run_due(self.store, self.settings, jobs=self.jobs, stop=self.stop.is_set)
+        text = "; ".join(f"{r.job}: {r.detail}" if r.ok else f"{r.job} failed: {r.detail}" for r in runs)
+        if any(not r.ok for r in runs):
+            raise WorkerFailed(text)
+        return text or "nothing due"
 
     def _partner(self, spec: MailboxSpec) -> Worker:
         kept = KeptOpen(spec, self.opener)  # one connection across polls while it works

@@ -1,10 +1,13 @@
 """The outbox dispatcher: EDI documents to partners' mailboxes, exactly once at the receiver.
 
-    dispatch_edi(store, specs)   claim edi_* rows → upload "<set>_<ISA13>.x12" → sent | failed
+    dispatch_edi(store, specs)       claim edi_* rows → upload "<set>_<ISA13>.x12" → sent | failed
+    edi_for_shipments(store, codes)  shipment_confirm rows of EDI orders → 856 and 810 rows
+    edi_for_dropship(store, codes)   dropship_po rows (a PO to an EDI vendor) → 850 rows
 
 The file name is fixed by the interchange's control number, and an upload of a name that
 already holds the same bytes is a no-op, so a dispatcher that dies between the upload and
-marking the row sent re-sends harmlessly. Rows for partners without a mailbox wait.
+marking the row sent re-sends harmlessly. Rows for partners without a mailbox wait. An 850
+uploaded marks its dropship PO sent in the same transaction as its outbox row.
 """
 
 from __future__ import annotations
@@ -15,16 +18,20 @@ from dataclasses import dataclass, field
 
 from connectors.errors import MailboxError
 from connectors.mailbox import Mailbox
-from edi_maps.outgoing import queue_810, queue_855, queue_856
+from edi_maps.errors import MappingError
+from edi_maps.outgoing import queue_810, queue_850, queue_855, queue_856
 from store import Store
+from store.dropship import DROPSHIP_PO, mark_sent
+from store.errors import NotFound
 from store.outbox import Claimed, claim, failed, sent
 
-from .partners import open_mailbox
+from .partners import alert, open_mailbox
 from .settings import MailboxSpec
 
-__all__ = ["EDI_KINDS", "DispatchReport", "dispatch_edi", "file_name", "edi_for_shipments", "edi_for_cancellations"]
+__all__ = ["EDI_KINDS", "DispatchReport", "dispatch_edi", "file_name", "edi_for_cancellations", "edi_for_dropship",
+           "edi_for_shipments"]
 
-EDI_KINDS = ("edi_997", "edi_ta1", "edi_855", "edi_856", "edi_810", "edi_846")
+EDI_KINDS = ("edi_997", "edi_ta1", "edi_855", "edi_856", "edi_810", "edi_846", "edi_850")
 log = logging.getLogger("oms.gateway.dispatch")
 
 
@@ -60,7 +67,10 @@ def dispatch_edi(
             with opener(spec) as box:
                 for msg in msgs:
                     box.upload(file_name(msg), str(msg.payload["data"]).encode("latin-1"))
-                    sent(store, msg.id)
+                    if msg.kind == "edi_850":  # the dropship PO reached its vendor
+                        mark_sent(store, int(msg.payload["dropship_id"]), actor="gateway", outbox_id=msg.id)
+                    else:
+                        sent(store, msg.id)
                     report.sent += 1
                     log.info("sent", extra={"worker": "dispatcher", "partner": partner, "file": file_name(msg)})
         except MailboxError as exc:
@@ -110,4 +120,33 @@ def edi_for_cancellations(store: Store, partners: list[str], *, limit: int = 50,
         if result.status == "invalid":
             log.warning("document not sent", extra={"worker": "dispatcher", "partner": msg.target, "key": result.key,
                                                     "error": "; ".join(result.reasons)})
+    return done
+
+
+def edi_for_dropship(store: Store, partners: list[str], *, limit: int = 50, holder: str | None = None,
+                     reclaim_from: Collection[str] = ()) -> int:
+    """A dropship PO to a vendor that is an EDI partner (its `dropship_po` outbox row) becomes an
+    850 in the outbox. Returns how many POs were turned into an 850 or refused."""
+    done = 0
+    for msg in claim(store, kinds=[DROPSHIP_PO], targets=partners, limit=limit, holder=holder,
+                     reclaim_from=reclaim_from):
+        number = str(msg.payload.get("number", msg.payload.get("dropship_id")))
+        try:
+            r = queue_850(store, int(msg.payload["dropship_id"]), actor="gateway")
+        except (MappingError, NotFound) as exc:
+            # Cancelled since, or its location no longer names an EDI vendor: nothing to build;
+            # the row stops (dead, with the reason) for an operator to see.
+            failed(store, msg.id, str(exc), max_attempts=msg.attempts)
+            log.warning("dropship PO not sent", extra={"worker": "dispatcher", "partner": msg.target, "po": number,
+                                                       "error": str(exc)})
+            continue
+        sent(store, msg.id)
+        done += 1
+        if r.status == "invalid":  # the order is in the edi_invalid queue with the reasons
+            log.warning("document not sent", extra={"worker": "dispatcher", "partner": msg.target, "key": r.key,
+                                                    "error": "; ".join(r.reasons)})
+        elif r.status == "not_exchanged":  # the PO stays open: an operator sends it another way
+            alert(store, msg.target, "850_not_exchanged", f"dropship PO {number} stays open: {r.reasons[0]}")
+            log.warning("dropship PO not sent", extra={"worker": "dispatcher", "partner": msg.target, "po": number,
+                                                       "error": r.reasons[0]})
     return done

@@ -2,12 +2,13 @@
 
     GatewayError
     ├── SettingsError   the gateway's settings are impossible (a folder that is not one, ...)
-    └── WorkerFailed    one pass of a worker failed; the message says which and why
+    ├── WorkerFailed    one pass of a worker failed; the message says which and why
+    └── JobFailed       a scheduled job did part of its work; the message names the rest
 """
 
 from __future__ import annotations
 
-__all__ = ["GatewayError", "SettingsError", "WorkerFailed"]
+__all__ = ["GatewayError", "JobFailed", "SettingsError", "WorkerFailed"]
 
 
 class GatewayError(Exception):
@@ -19,4 +20,8 @@ class SettingsError(GatewayError):
 
 
 class WorkerFailed(GatewayError):
+    pass
+
+
+class JobFailed(GatewayError):
     pass

@@ -2,7 +2,9 @@
 
     GatewaySettings
     ├── mailboxes: one per EDI partner with a `[partners.mailbox]` (SFTP or a local folder)
-    └── folders:   one per `[[folders]]` CSV drop folder (profile, channel, column map)
+    ├── folders:   one per `[[folders]]` CSV drop folder (profile, channel, column map)
+    └── schedules: job name -> seconds between runs, None for off (`[gateway.schedules]`;
+                   a job not named runs at its default, gateway.schedules.JOBS)
 """
 
 from __future__ import annotations
@@ -62,3 +64,5 @@ class GatewaySettings:
     lease_seconds: float = 60.0
     retries: int = 3  # attempts per pass before a worker gives up until its next pass
     backoff_seconds: float = 1.0  # first retry delay; doubles, with jitter, capped at a minute
+    schedules: Mapping[str, float | None] = field(default_factory=dict)
+    ack_overdue_after: float = 86_400.0  # an interchange we sent is overdue when no 997 came in this long

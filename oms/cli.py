@@ -210,6 +210,7 @@ def main() -> None:
 
 
 def _register() -> None:
+    from oms.dropship_cmd import dropship
     from oms.edi import edi
     from oms.gateway_cmd import gateway
     from oms.orders_cmd import COMMANDS as order_commands
@@ -222,6 +223,7 @@ def _register() -> None:
     cli.add_command(route)
     for command in order_commands:
         cli.add_command(command)
+    cli.add_command(dropship)
 
 
 _register()

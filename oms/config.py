@@ -1,25 +1,28 @@
 """oms.toml: the admin's one configuration file, read and checked with readable errors.
 
     [store]        url
-    [[locations]]  code, name, kind, priority, address and coordinates
+    [[locations]]  code, name, kind, priority, address and coordinates; vendor (a dropship
+                   location's EDI partner, sent an 850 for what is routed there)
     [[channels]]   code, name, kind (marketplace | cart | csv | manual), currency, locations
     [[partners]]   EDI trading partners: their and our ISA/GS ids, version (GS08), usage,
                    delimiters, the documents exchanged, whether an 855 is required, and
                    [partners.mailbox]: SFTP (host, user, key or password_env, known_hosts) or a folder
     [[folders]]    CSV drop folders: path, profile (generic | shopify | amazon), channel, columns
-    [gateway]      dispatch_seconds, lease_seconds, retries, log (json | text)
+    [gateway]      dispatch_seconds, lease_seconds, retries, log (json | text),
+                   ack_overdue_after, and [gateway.schedules]: job = "15m" | "1h" | "1d" | "off"
     [routing]      fallback, region_coordinates and [[routing.rules]]: where orders are fulfilled from
     [shipping]     gs1_company_prefix and sscc_extension: the SSCC-18 on every carton
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from store.errors import RulesInvalid
 from store.routing.rules import DEFAULT_RULES, Rules, rules_from_dict
@@ -28,11 +31,31 @@ from store.setup import ChannelSpec, LocationSpec, PartnerSpec, Setup
 if TYPE_CHECKING:
     from gateway.settings import GatewaySettings
 
-__all__ = ["ConfigFileError", "Config", "load_config", "load_routing", "to_gateway", "to_rules", "to_setup"]
+__all__ = ["ConfigFileError", "Config", "load_config", "load_routing", "seconds", "to_gateway", "to_rules",
+           "to_setup"]
 
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 Delimiter = Annotated[str, Field(min_length=1, max_length=1)]
-Document = Literal["997", "855", "856", "810", "846"]
+Document = Literal["997", "855", "856", "810", "846", "850"]
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"[1-9][0-9]*[smhd]")
+
+
+def _duration(value: str) -> str:
+    if not _DURATION.fullmatch(value):
+        raise ValueError(f"{value!r} is not a duration: a whole number and s, m, h or d (\"90s\", \"15m\", \"1d\")")
+    return value
+
+
+def _schedule(value: str) -> str:
+    if value != "off" and not _DURATION.fullmatch(value):
+        raise ValueError(f"{value!r} is neither \"off\" nor a duration: a whole number and s, m, h or d "
+                         "(\"15m\", \"1h\", \"1d\")")
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_duration)]  # "90s", "15m", "1h", "1d"
+Schedule = Annotated[str, AfterValidator(_schedule)]  # a Duration, or "off"
 
 
 class ConfigFileError(Exception):
@@ -63,6 +86,7 @@ class LocationEntry(_Strict):
     regions_served: list[str] | None = None
     cost_per_order_minor: Annotated[int, Field(ge=0)] | None = None
     cost_per_unit_minor: Annotated[int, Field(ge=0)] | None = None
+    vendor: Code | None = None  # kind = "dropship": the vendor's [[partners]] code, when it takes an 850
 
 
 class ChannelEntry(_Strict):
@@ -120,6 +144,10 @@ class GatewaySection(_Strict):
     lease_seconds: Annotated[float, Field(gt=0)] = 60.0
     retries: Annotated[int, Field(ge=1, le=20)] = 3
     log: Literal["json", "text"] = "json"
+    # An interchange we sent is overdue when its 997 has not come after this long.
+    ack_overdue_after: Duration = "24h"
+    # How often each scheduled job runs (gateway.schedules.JOBS): a duration, or "off".
+    schedules: dict[str, Schedule] = {}
 
 
 class ShippingSection(_Strict):
@@ -244,6 +272,15 @@ def load_config(path: Path) -> Config:
             raise ConfigFileError(f"{path}: folders[{n}].channel: no channel {f.channel!r} in this file")
     if config.routing is not None:
         _check_routing(path, config.routing, {loc.code for loc in config.locations})
+    partners = {p.code for p in config.partners}
+    for n, loc in enumerate(config.locations, 1):
+        if loc.vendor is None:
+            continue
+        where = f"{path}: locations[{n}] ({loc.code}).vendor"
+        if loc.kind != "dropship":
+            raise ConfigFileError(f"{where}: only a location of kind = \"dropship\" has a vendor (this one is {loc.kind})")
+        if loc.vendor not in partners:
+            raise ConfigFileError(f"{where}: no partner {loc.vendor!r} in this file (define it under [[partners]])")
     return config
 
 
@@ -279,6 +316,11 @@ def load_routing(path: Path) -> Rules:
         lines = [f"  routing.{_where(raw.get('routing', {}), err['loc'])}: {err['msg']}" for err in exc.errors()[:8]]
         raise ConfigFileError(f"{path} has {exc.error_count()} problem(s):\n" + "\n".join(lines)) from None
     return _check_routing(path, section, set())
+
+
+def seconds(duration: str) -> float:
+    """A `Duration` ("15m") in seconds."""
+    return float(int(duration[:-1]) * _UNIT_SECONDS[duration[-1]])
 
 
 def _where(raw: dict[str, object], loc: tuple[object, ...]) -> str:
@@ -326,6 +368,7 @@ def to_gateway(config: Config, *, base: Path, env: Mapping[str, str]) -> tuple[G
     loose permissions). ConfigFileError names the key path of anything missing."""
     from connectors.sftp import SftpSettings, loose_permissions
     from gateway.logs import register_secret
+    from gateway.schedules import JOBS
     from gateway.settings import FolderSpec, GatewaySettings, MailboxSpec
 
     def where(p: Path) -> Path:
@@ -369,6 +412,11 @@ def to_gateway(config: Config, *, base: Path, env: Mapping[str, str]) -> tuple[G
     folders = [FolderSpec(where(f.path), f.profile, f.channel, dict(f.columns), f.settle_seconds)
                for f in config.folders]
     g = config.gateway
+    unknown = sorted(set(g.schedules) - set(JOBS))
+    if unknown:
+        raise ConfigFileError(f"gateway.schedules.{unknown[0]}: no such job (jobs: {', '.join(JOBS)})")
+    schedules = {name: None if every == "off" else seconds(every) for name, every in g.schedules.items()}
     settings = GatewaySettings(mailboxes=tuple(mailboxes), folders=tuple(folders), dispatch_seconds=g.dispatch_seconds,
-                               heartbeat_seconds=g.heartbeat_seconds, lease_seconds=g.lease_seconds, retries=g.retries)
+                               heartbeat_seconds=g.heartbeat_seconds, lease_seconds=g.lease_seconds, retries=g.retries,
+                               schedules=schedules, ack_overdue_after=seconds(g.ack_overdue_after))
     return settings, warnings

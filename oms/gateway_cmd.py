@@ -29,7 +29,7 @@ EXIT_OK, EXIT_PASS_FAILED, EXIT_CONFIG, EXIT_STORE = 0, 1, 2, 3
               help="Log format on stderr (default: [gateway] log in oms.toml, else json).")
 @click.pass_context
 def gateway(ctx: click.Context, once: bool, log_format: str | None) -> None:
-    """Bring orders in from partners' mailboxes and drop folders; deliver EDI documents."""
+    """Bring orders in from partners' mailboxes and drop folders; deliver EDI documents; run the schedules."""
     from connectors.sftp import loose_permissions
     from gateway.daemon import Gateway
     from gateway.logs import configure
@@ -53,7 +53,7 @@ def gateway(ctx: click.Context, once: bool, log_format: str | None) -> None:
     for w in warnings:
         log.warning(w)
     if not settings.mailboxes and not settings.folders:
-        log.warning("nothing to do: no [partners.mailbox] and no [[folders]] in the configuration")
+        log.warning("no [partners.mailbox] and no [[folders]] in the configuration: only the schedules run")
     try:
         store = _open(ctx)
     except click.ClickException as exc:

@@ -35,6 +35,7 @@ from sqlalchemy import Connection, func, select, update
 
 from .counters import take
 from .db import Store
+from .dropship import cancel_dropship
 from .errors import TransitionError
 from .journal import audit, enqueue
 from .models import Backorder, Channel, Order, OrderLine, Sku
@@ -175,6 +176,7 @@ def _settle(conn: Connection, order: OrderSummary, reason: str, actor: str) -> s
     if open_units == 0:
         if not shipped:
             move(conn, order.id, "cancelled", actor=actor, reason=why)
+            cancel_dropship(conn, order.id, actor=actor, reason=why)  # what a vendor was to ship
             return "cancelled"
         if order.status == "on_hold":  # nothing left to hold: the hold ends with what shipped
             move(conn, order.id, "partially_shipped", actor=actor, reason=why)

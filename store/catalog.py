@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, Select, delete, insert, select
 
 from .db import Store
 from .errors import ConfigError, NotFound, StoreError
@@ -38,6 +38,7 @@ __all__ = [
     "PartnerRef",
     "exchanges_document",
     "find_partner",
+    "list_partners",
 ]
 
 
@@ -91,6 +92,23 @@ def find_partner(
 ) -> PartnerRef | None:
     """A trading partner by id, by code, or by the ISA05/ISA06 its interchanges carry; only an
     active one unless `active_only` is False."""
+    stmt = _partner_select(active_only)
+    if partner_id is not None:
+        stmt = stmt.where(TradingPartner.id == partner_id)
+    elif code is not None:
+        stmt = stmt.where(TradingPartner.code == code)
+    else:
+        stmt = stmt.where(TradingPartner.isa_qualifier == (isa_qualifier or ""), TradingPartner.isa_id == (isa_id or ""))
+    row = conn.execute(stmt).first()
+    return None if row is None else _partner_ref(row)
+
+
+def list_partners(conn: Connection, *, active_only: bool = True) -> list[PartnerRef]:
+    """Every trading partner (only the active ones unless `active_only` is False), by code."""
+    return [_partner_ref(row) for row in conn.execute(_partner_select(active_only).order_by(TradingPartner.code))]
+
+
+def _partner_select(active_only: bool) -> Select[Any]:
     stmt = select(
         TradingPartner.id, TradingPartner.code, TradingPartner.channel_id, TradingPartner.isa_qualifier,
         TradingPartner.isa_id, TradingPartner.our_isa_qualifier, TradingPartner.our_isa_id, TradingPartner.our_gs_id,
@@ -99,15 +117,10 @@ def find_partner(
     ).join(Channel, Channel.id == TradingPartner.channel_id)
     if active_only:
         stmt = stmt.where(TradingPartner.active.is_(True))
-    if partner_id is not None:
-        stmt = stmt.where(TradingPartner.id == partner_id)
-    elif code is not None:
-        stmt = stmt.where(TradingPartner.code == code)
-    else:
-        stmt = stmt.where(TradingPartner.isa_qualifier == (isa_qualifier or ""), TradingPartner.isa_id == (isa_id or ""))
-    row = conn.execute(stmt).first()
-    if row is None:
-        return None
+    return stmt
+
+
+def _partner_ref(row: Any) -> PartnerRef:
     return PartnerRef(row.id, row.code, row.channel_id, row.isa_qualifier, row.isa_id, row.our_isa_qualifier,
                       row.our_isa_id, row.our_gs_id, dict(row.config or {}), row.currency, row.gs_id,
                       row.x12_version, row.test_indicator)

@@ -27,6 +27,7 @@ from .db import Store
 from .errors import NotFound, TransitionError
 from .journal import audit
 from .models import AuditEvent, Order, OrderLine, Reservation
+from .intake import route_open_units
 from .orders import _load, move, status_from_lines
 
 __all__ = ["HOLD_KINDS", "HoldRelease", "hold", "hold_in", "release", "release_in", "release_many"]
@@ -87,6 +88,9 @@ def release_in(conn: Connection, order_id: int, *, reason: str, actor: str, kind
     move(conn, order_id, dst, actor=actor, reason=f"hold released: {reason}")
     audit(conn, actor, "order", order_id, "order.hold_released",
           {"kind": held or "manual", "held_for": order.hold_reason, "reason": reason, "to": dst})
+    if dst != "ready_for_pickup":
+        # Units nothing was placed for (a routing hold, an order held as it came in) are routed now.
+        dst = route_open_units(conn, order_id, trigger="hold_released", actor=actor)
     return dst
 
 

@@ -27,7 +27,8 @@ from .errors import ConflictError, OrderInvalid
 from .bulk import insert_rows
 from .ids import allocate_ids
 from .journal import audit_many, enqueue_many
-from .orders import _load, cancel_in, move, status_from_lines
+from .cancellations import cancel_units_in
+from .orders import _load, move, status_from_lines
 from .models import (
     Backorder,
     Channel,
@@ -43,7 +44,7 @@ from .routing.engine import Decision, LineFacts, OrderFacts
 from .routing.live import Router
 from .types import utcnow
 
-__all__ = ["Outcome", "IngestReport", "SkuResolver", "ingest", "ingest_in", "reprocess_unknown_items"]
+__all__ = ["Outcome", "IngestReport", "SkuResolver", "ingest", "ingest_in", "reprocess_unknown_items", "route_open_units"]
 
 # Orders whose lines may still be replaced by a newer version: nothing promised yet.
 _REPLACEABLE = ("received", "on_hold")
@@ -621,43 +622,56 @@ def reprocess_unknown_items(store: Store, order_id: int, *, actor: str = "operat
         for ln, p in zip(lines, plan):
             if ln.sku_id is None:
                 conn.execute(update(OrderLine).where(OrderLine.id == ln.id).values(sku_id=p.sku_id))
-        todo = [(ln.id, p) for ln, p in zip(lines, plan) if p.line.qty > 0]
-        routed: dict[str, Any] = {}
-        if order.status != "on_hold" and todo:
-            router = Router(conn, {p.sku_id for _, p in todo if p.sku_id is not None}, now=now)
-            facts = router.facts_of_order(
-                order_id, [LineFacts(p.line_no, p.sku_id, p.line.qty, p.line.unit_price_minor) for _, p in todo
-                           if p.sku_id is not None])
-            decision = router.route([(order_id, facts)], "items_resolved")[order_id]
-            routed = _apply_decision(decision, [p for _, p in todo])
-            _book_placed(conn, todo, now)
-            router.flush()
-        status = order.status if order.status == "on_hold" else status_from_lines(conn, order_id)
-        if routed.get("status") in ("on_hold", "received"):
-            status = order.status  # a routing hold or no rule placing it: nothing was booked
-        extra = {k: v for k, v in routed.items() if k in ("hold_kind", "hold_reason", "auto_cancel_on")}
-        conn.execute(
-            update(Order)
-            .where(Order.id == order_id)
-            .values(exception=routed.get("exception"), exception_detail=routed.get("exception_detail"),
-                    updated_at=now, **extra)
-        )
-        if routed.get("status") == "on_hold":
-            status = "on_hold"
-        if routed.get("status") == "cancelled":
-            cancel_in(conn, order_id, f"routing rule {decision.rule!r} cancelled it", actor=actor)
-            return "cancelled"
-        if status != order.status:
-            move(conn, order_id, status, actor=actor, reason=routed.get("hold_reason") or "items resolved")
-        audit_many(
-            conn,
-            [{"actor": actor, "entity": "order", "entity_id": order_id, "action": "order.items_resolved",
-              "detail": {"status": status, "reserved": [[p.line_no, loc, qty] for _, p in todo
-                                                        for loc, qty in p.spots()]}}],
-        )
+        conn.execute(update(Order).where(Order.id == order_id).values(exception=None, exception_detail=None,
+                                                                      updated_at=now))
+        status = order.status
+        if order.status != "on_hold":  # a held order is routed when its hold is released
+            status = route_open_units(conn, order_id, trigger="items_resolved", actor=actor)
+        audit_many(conn, [{"actor": actor, "entity": "order", "entity_id": order_id, "action": "order.items_resolved",
+                           "detail": {"status": status}}])
         return status
 
     return store.run(_do)
+
+
+def route_open_units(conn: Connection, order_id: int, *, trigger: str, actor: str) -> str:
+    """Route what is still open on an order's lines (neither reserved, backordered, shipped nor
+    cancelled), in the caller's transaction: items just resolved, a hold released on an order
+    that had nothing placed. Returns the order's status afterwards."""
+    order = _load(conn, order_id)
+    lines = conn.execute(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_no)).all()
+    todo = [
+        (ln.id, _PlannedLine(ln.line_no, CanonicalLine(item=ln.item, qty=open_qty, unit_price_minor=ln.unit_price_minor),
+                             ln.sku_id))
+        for ln in lines
+        if (open_qty := ln.qty - ln.qty_reserved - ln.qty_backordered - ln.qty_shipped - ln.qty_cancelled) > 0
+    ]
+    if not todo or any(p.sku_id is None for _, p in todo):
+        return order.status
+    now = utcnow()
+    router = Router(conn, {p.sku_id for _, p in todo if p.sku_id is not None}, now=now)
+    facts = router.facts_of_order(order_id, [LineFacts(p.line_no, p.sku_id, p.line.qty, p.line.unit_price_minor)
+                                             for _, p in todo if p.sku_id is not None])
+    decision = router.route([(order_id, facts)], trigger)[order_id]
+    routed = _apply_decision(decision, [p for _, p in todo])
+    if decision.outcome in ("allocated", "split", "backordered"):
+        _book_placed(conn, todo, now)
+    values: dict[str, Any] = {"auto_cancel_on": routed["auto_cancel_on"], "updated_at": now}
+    if decision.outcome == "unroutable":
+        values.update(exception=routed["exception"], exception_detail=routed["exception_detail"])
+    conn.execute(update(Order).where(Order.id == order_id).values(**values))
+    router.flush(actor)
+    if decision.outcome == "held":
+        if order.status != "on_hold":
+            move(conn, order_id, "on_hold", actor=actor, reason=decision.hold_reason, hold_kind="routing")
+        return "on_hold"
+    if decision.outcome == "cancelled":
+        return cancel_units_in(conn, order_id, None, actor=actor,
+                               reason=f"routing rule {decision.rule!r}: {decision.explanation.get('how', '')}").status
+    dst = status_from_lines(conn, order_id)
+    if dst != order.status:
+        move(conn, order_id, dst, actor=actor, reason=f"routed ({trigger})")
+    return dst
 
 
 def ingest_in(conn: Connection, orders: Sequence[CanonicalOrder], *, actor: str = "intake") -> IngestReport:

@@ -40,6 +40,8 @@ class LocationSpec:
     regions_served: list[str] | None = None
     cost_per_order_minor: int | None = None
     cost_per_unit_minor: int | None = None
+    # A dropship location's vendor, when it is an EDI trading partner (its code): it gets an 850.
+    vendor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,8 @@ def apply_setup(store: Store, setup: Setup, *, actor: str = "config") -> list[st
     for loc in setup.locations:
         if loc.kind not in LOCATION_KINDS:
             raise StoreError(f"location {loc.code}: kind {loc.kind!r} is not one of {', '.join(LOCATION_KINDS)}")
+        if loc.vendor is not None and loc.kind != "dropship":
+            raise StoreError(f"location {loc.code}: vendor {loc.vendor!r} is only for kind \"dropship\", not {loc.kind!r}")
     for ch in setup.channels:
         if ch.kind not in CHANNEL_KINDS or ch.kind == "edi":
             raise StoreError(f"channel {ch.code}: kind {ch.kind!r} is not one of marketplace, cart, csv, manual "
@@ -120,7 +124,7 @@ def _link(conn: Connection, channel: int, codes: Sequence[str], locations: dict[
 def _apply(conn: Connection, setup: Setup, actor: str) -> list[str]:
     changes: list[str] = []
     for loc in setup.locations:
-        values = {k: getattr(loc, k) for k in LocationSpec.__slots__ if k != "code"}
+        values = {k: getattr(loc, k) for k in LocationSpec.__slots__ if k not in ("code", "vendor")}
         lid, changed = _upsert(conn, Location, {"code": loc.code}, {**values, "active": True})
         if changed:
             changes.append(f"location {loc.code}")
@@ -160,4 +164,23 @@ def _apply(conn: Connection, setup: Setup, actor: str) -> list[str]:
                 raise RulesInvalid(f"routing.rules[{n}] ({rule.name}).locations.codes: no location {', '.join(missing)}")
         if activate_rules(conn, setup.routing, actor=actor):
             changes.append(f"routing rules {setup.routing.digest} ({len(setup.routing.rules)} rules)")
+    changes += _vendors(conn, setup.locations, actor)
+    return changes
+
+
+def _vendors(conn: Connection, specs: Sequence[LocationSpec], actor: str) -> list[str]:
+    """Each dropship location's vendor partner, once the partners exist (a location may name a
+    partner defined after it)."""
+    partners = {code: pid for pid, code in conn.execute(select(TradingPartner.id, TradingPartner.code))}
+    changes: list[str] = []
+    for loc in specs:
+        vendor = None
+        if loc.vendor is not None:
+            vendor = partners.get(loc.vendor)
+            if vendor is None:
+                raise StoreError(f"location {loc.code}: vendor {loc.vendor!r} is not a partner (define it under [[partners]])")
+        lid, changed = _upsert(conn, Location, {"code": loc.code}, {"vendor_partner_id": vendor})
+        if changed:
+            changes.append(f"location {loc.code} vendor {loc.vendor or '(none)'}")
+            audit(conn, actor, "location", lid, "location.vendor_set", {"code": loc.code, "vendor": loc.vendor})
     return changes

@@ -1,6 +1,6 @@
 """Auto-cancel: a routing rule that backorders may give the wait an end (N days after the order
 was placed, or the order's cancel-after date). On that day the units still backordered are
-cancelled, the channel is told, and what was reserved or shipped stays."""
+cancelled (store.cancellations: the channel is told), and what was reserved or shipped stays."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import datetime as dt
 from sqlalchemy import Connection, select, update
 
 from ..db import Store
-from ..journal import audit, enqueue
+from ..cancellations import cancel_units_in
 from ..models import Backorder, Channel, Order, OrderLine
-from ..orders import move, status_from_lines
 from ..types import utcnow
 from .backorders import WAITING
 
@@ -48,24 +47,11 @@ def _cancel_backorders(conn: Connection, order_id: int, day: dt.date, actor: str
     if not rows:  # filled since: nothing left to cancel
         conn.execute(update(Order).where(Order.id == order_id).values(auto_cancel_on=None))
         return False
-    now = utcnow()
     cancelled: dict[int, int] = {}
     for r in rows:
-        conn.execute(update(Backorder).where(Backorder.id == r.id).values(state="cancelled", closed_at=now))
-        conn.execute(update(OrderLine).where(OrderLine.id == r.line_id).values(
-            qty_backordered=OrderLine.qty_backordered - r.qty, qty_cancelled=OrderLine.qty_cancelled + r.qty))
         cancelled[r.line_no] = cancelled.get(r.line_no, 0) + r.qty
     reason = f"backordered units auto-cancelled on {order.auto_cancel_on.isoformat()} (routing rule)"
-    after = status_from_lines(conn, order_id)
-    left = conn.execute(
-        select(OrderLine.qty_reserved + OrderLine.qty_shipped).where(OrderLine.order_id == order_id)
-    ).scalars().all()
-    target = "cancelled" if not any(left) else after
     conn.execute(update(Order).where(Order.id == order_id).values(auto_cancel_on=None))
-    if target != order.status:
-        move(conn, order_id, target, actor=actor, reason=reason)
-    lines = [[n, q] for n, q in sorted(cancelled.items())]
-    enqueue(conn, "order_cancel", order.code, f"order_cancel:{order_id}:auto:{day.isoformat()}",
-            {"order_id": order_id, "external_id": order.external_id, "reason": reason, "lines": lines}, order_id)
-    audit(conn, actor, "order", order_id, "order.auto_cancelled", {"lines": lines, "reason": reason})
+    # Unallocated units go first in a cancellation; an order waiting on backorders has none.
+    cancel_units_in(conn, order_id, cancelled, reason=reason, actor=actor)
     return True

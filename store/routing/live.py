@@ -17,6 +17,7 @@ from sqlalchemy import Connection, select, update
 
 from ..bulk import insert_rows, upsert_insert
 from ..catalog import channel_location_ids
+from ..dropship import order_from_vendor
 from ..errors import ConflictError
 from ..ids import allocate_ids
 from ..inventory import release, reserve_many
@@ -128,6 +129,7 @@ class Router:
                 .where(LocationLoad.day == self.today, LocationLoad.location_id.in_(capped))
             ).all())
         self._added: dict[int, list[int]] = {}  # location -> [orders, units] routed here in this transaction
+        self._vendors: dict[tuple[int, int], None] = {}  # (order, dropship location): a PO to write
         self._rows: list[dict[str, Any]] = []
         self._fetch(sku_ids)
 
@@ -274,14 +276,18 @@ class Router:
         }
         if d.hold_reason:
             explanation["hold_reason"] = d.hold_reason
+        for loc in d.locations():
+            if self.sites[loc].kind == "dropship":
+                self._vendors[(oid, loc)] = None
         self._rows.append({
             "order_id": oid, "at": self.now, "trigger": trigger, "ruleset": self.digest, "rule": d.rule,
             "outcome": d.outcome, "cost_minor": d.cost_minor, "explanation": explanation, "inputs": inputs,
             "result": {"placements": [list(p) for p in d.placements], "backordered": [list(b) for b in d.backordered]},
         })
 
-    def flush(self) -> None:
-        """Write the decisions and today's added load (call once, after the orders exist)."""
+    def flush(self, actor: str = "routing") -> None:
+        """Write the decisions, today's added load and the POs to dropship vendors (call once,
+        after the orders and their reservations are written)."""
         if self._rows:
             ids = allocate_ids(self.conn, RoutingDecision, len(self._rows))
             insert_rows(self.conn, RoutingDecision, [{"id": i, **r} for i, r in zip(ids, self._rows)])
@@ -296,3 +302,6 @@ class Router:
                                        set_={"orders": LocationLoad.orders + orders, "units": LocationLoad.units + units})
             )
         self._added = {}
+        for oid, loc in self._vendors:
+            order_from_vendor(self.conn, oid, loc, actor=actor)
+        self._vendors = {}

@@ -129,7 +129,8 @@ def test_sigterm_stops_the_daemon_cleanly(tmp_path: Path, sshd_factory: SshServe
         _, err = daemon.communicate(timeout=60)
         assert daemon.returncode == 0, err
         assert "stopping" in err and "signal=SIGTERM" in err
-        assert {b.worker: b.state for b in beats(store)} == {"partner:acme": "stopped", "dispatcher": "stopped"}
+        assert {b.worker: b.state for b in beats(store)} == {
+            "partner:acme": "stopped", "dispatcher": "stopped", "schedules": "stopped"}
     finally:
         if daemon.poll() is None:
             daemon.kill()

@@ -9,7 +9,11 @@ from sqlalchemy import select
 
 from store import Store, ingest
 from store.canonical import Address
+from store.cancellations import cancel_units
 from store.catalog import add_location
+from store.dropship import dropship_orders
+from store.holds import release
+from store.pickup import picked_up, ready_for_pickup
 from store.inventory import receive, set_safety
 from store.models import Backorder, LocationLoad, OutboxMessage, RoutingDecision
 from store.routing.autocancel import cancel_due
@@ -139,6 +143,10 @@ def test_a_held_order_is_not_given_arriving_stock(catalog: Store) -> None:
     receive(catalog, "S1", "A", 5)
     assert order_row(catalog, "o1").status == "on_hold"
     assert level(catalog, "S1", "A") == (5, 0)
+    # Released, it is routed: the rules place it now that there is stock.
+    assert release(catalog, order_row(catalog, "o1").id, reason="buyer agreed to wait") == "allocated"
+    assert level(catalog, "S1", "A") == (5, 1)
+    assert [d.trigger for d in decisions(catalog, order_row(catalog, "o1").id)] == ["intake", "hold_released"]
 
 
 def test_no_rule_placing_an_order_sends_it_to_the_unroutable_queue(catalog: Store) -> None:
@@ -186,6 +194,25 @@ def test_pickup_orders_reserve_at_their_store(catalog: Store) -> None:
     row = order_row(catalog, "p1")
     assert (row.status, row.fulfilment) == ("allocated", "pickup")
     assert reserved_at(catalog, "p1") == {"SHOP": 1}
+    assert ready_for_pickup(catalog, row.id) == "SHOP"
+    picked_up(catalog, row.id, collected_by="Ada")
+    assert order_row(catalog, "p1").status == "picked_up"
+    assert level(catalog, "S1", "SHOP") == (0, 0) and level(catalog, "S1", "A") == (5, 0)
+
+
+def test_lines_routed_to_a_dropship_vendor_become_its_purchase_order(catalog: Store) -> None:
+    add_location(catalog, "LAMPS", "Lamp Co", kind="dropship", priority=9)
+    receive(catalog, "S3", "LAMPS", 50)  # the vendor's stock as it advertises it
+    receive(catalog, "S1", "A", 5)
+    ingest(catalog, [order("d1", ("S1", 1), ("S3", 2))])
+    row = order_row(catalog, "d1")
+    assert row.status == "allocated" and reserved_at(catalog, "d1") == {"A": 1, "LAMPS": 2}
+    with catalog.read() as conn:
+        (po,) = dropship_orders(conn, row.id)
+    assert po.status == "open" and po.number.startswith("DS")  # a vendor without EDI: for an operator
+    cancel_units(catalog, row.id, None, reason="customer changed mind")
+    with catalog.read() as conn:
+        assert [p.status for p in dropship_orders(conn, row.id)] == ["cancelled"]
 
 
 def test_rules_come_from_the_configuration_and_are_kept_by_digest(catalog: Store) -> None:
