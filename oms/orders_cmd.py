@@ -26,7 +26,8 @@ import click
 from sqlalchemy import Connection, select
 
 from store import Store, StoreError
-from store.models import Channel, Order, OrderLine, Sku
+from store.models import Order, OrderLine, Sku
+from store.orders import find_order
 
 __all__ = ["ship", "hold", "release", "cancel", "pickup", "COMMANDS"]
 
@@ -57,28 +58,10 @@ def _opened(ctx: click.Context) -> Iterator[Store]:
 
 def _resolve(conn: Connection, ref: str, channel: str | None) -> int:
     """The store id of the order `ref` names (see the module docstring)."""
-    ref = ref.strip()
-    if ref.startswith("#") and ref[1:].isdigit():
-        oid = conn.execute(select(Order.id).where(Order.id == int(ref[1:]))).scalar_one_or_none()
-        if oid is None:
-            raise BadInput(f"no order with id {ref[1:]}")
-        return int(oid)
-    stmt = select(Order.id, Channel.code).join(Channel, Channel.id == Order.channel_id).where(Order.external_id == ref)
-    if channel is not None:
-        stmt = stmt.where(Channel.code == channel)
-    hits = conn.execute(stmt.order_by(Channel.code)).all()
-    if len(hits) == 1:
-        return int(hits[0].id)
-    if len(hits) > 1:
-        raise BadInput(f"order {ref} is on several channels ({', '.join(h.code for h in hits)}); "
-                       "say which with --channel")
-    if channel is None and ref.isdigit():
-        oid = conn.execute(select(Order.id).where(Order.id == int(ref))).scalar_one_or_none()
-        if oid is not None:
-            return int(oid)
-    if channel is not None and conn.execute(select(Channel.id).where(Channel.code == channel)).first() is None:
-        raise BadInput(f"no channel {channel!r}")
-    raise BadInput(f"no order {ref}" + (f" on channel {channel}" if channel else ""))
+    try:
+        return find_order(conn, ref, channel)
+    except StoreError as exc:
+        raise BadInput(str(exc)) from exc
 
 
 def _resolve_all(store: Store, refs: Sequence[str], channel: str | None) -> list[tuple[str, int]]:

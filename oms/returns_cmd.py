@@ -22,7 +22,8 @@ import click
 from sqlalchemy import select
 
 from store import ConflictError, Store, StoreError
-from store.models import Channel, Order
+from store.models import Order
+from store.orders import find_order
 from store.money import parse_amount
 from store.returns import (
     CONDITIONS,
@@ -71,28 +72,13 @@ def _actor() -> str:
 
 
 def _order(store: Store, ref: str, channel: str | None) -> tuple[int, str]:
-    """The order an operator names: its external id (on `channel` when given), else its id."""
+    """The order an operator names (store.orders.find_order) and its currency."""
     with store.read() as conn:
-        stmt = (
-            select(Order.id, Order.currency, Channel.code)
-            .join(Channel, Channel.id == Order.channel_id)
-            .where(Order.external_id == ref)
-        )
-        if channel is not None:
-            stmt = stmt.where(Channel.code == channel)
-        rows = conn.execute(stmt).all()
-        if len(rows) > 1:
-            on = ", ".join(sorted(r.code for r in rows))
-            raise BadInput(f"order {ref} is on several channels ({on}): name one with --channel")
-        if not rows and ref.isdigit():
-            by_id = select(Order.id, Order.currency, Channel.code).join(Channel, Channel.id == Order.channel_id)
-            by_id = by_id.where(Order.id == int(ref))
-            if channel is not None:
-                by_id = by_id.where(Channel.code == channel)
-            rows = conn.execute(by_id).all()
-    if not rows:
-        raise BadInput(f"no order {ref}" + (f" on channel {channel}" if channel else ""))
-    return int(rows[0].id), str(rows[0].currency)
+        try:
+            oid = find_order(conn, ref, channel)
+        except StoreError as exc:
+            raise BadInput(str(exc)) from exc
+        return oid, str(conn.execute(select(Order.currency).where(Order.id == oid)).scalar_one())
 
 
 def _int(text: str, what: str, spec: str) -> int:

@@ -12,7 +12,8 @@ import click
 from sqlalchemy import select
 
 from oms.config import ConfigFileError, load_routing
-from store import Store
+from store import Store, StoreError
+from store.orders import find_order
 from store.models import Channel, Order, RoutingDecision
 from store.routing.replay import ReplayReport, Totals, replay
 
@@ -100,16 +101,13 @@ def route(ctx: click.Context, dry_run: bool, since: str | None, until: str | Non
 
 def _explain(store: Store, ref: str, channel: str | None) -> None:
     with store.read() as conn:
-        stmt = select(Order.id, Channel.code, Order.external_id, Order.status).join(
-            Channel, Channel.id == Order.channel_id).where(Order.external_id == ref)
-        if channel:
-            stmt = stmt.where(Channel.code == channel)
-        found = conn.execute(stmt).all()
-        if not found:
-            raise click.ClickException(f"no order {ref!r}" + (f" on channel {channel}" if channel else ""))
-        if len(found) > 1:
-            raise click.ClickException(f"{ref!r} is on channels {', '.join(r.code for r in found)}: say --channel")
-        oid, code, ext, status = found[0]
+        try:
+            oid = find_order(conn, ref, channel)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from exc
+        code, ext, status = conn.execute(
+            select(Channel.code, Order.external_id, Order.status).join(Channel, Channel.id == Order.channel_id)
+            .where(Order.id == oid)).one()
         rows = conn.execute(select(RoutingDecision).where(RoutingDecision.order_id == oid)
                             .order_by(RoutingDecision.id)).all()
     click.echo(f"{code}/{ext} ({status})")

@@ -26,7 +26,6 @@ into an 855 showing the cancelled lines.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,9 +37,9 @@ from .db import Store
 from .dropship import cancel_dropship
 from .errors import TransitionError
 from .journal import audit, enqueue
-from .models import Backorder, Channel, Order, OrderLine, Sku
+from .models import Channel, Order, OrderLine, Sku
 from .orders import OrderSummary, _load, move, status_from_lines
-from .reservations import take_reserved
+from .reservations import shrink_backorders, take_reserved
 from .types import utcnow
 
 __all__ = ["Cancelled", "cancel_units", "cancel_units_in"]
@@ -101,7 +100,7 @@ def cancel_units_in(
         unallocated = r.qty - r.qty_reserved - r.qty_backordered - r.qty_shipped - r.qty_cancelled
         left = qty - min(qty, max(unallocated, 0))
         from_backorder = min(left, r.qty_backordered)
-        _shrink_backorders(conn, r.id, from_backorder, now)
+        shrink_backorders(conn, r.id, from_backorder, now)
         from_reserved = left - from_backorder
         if from_reserved:
             take_reserved(conn, r.id, from_reserved, state="released", now=now, newest_first=True)
@@ -149,20 +148,6 @@ def _wanted(who: str, rows: Mapping[int, Any], lines: Mapping[int, int] | None) 
             raise TransitionError(f"{who} line {line_no} ({r.sku_code or r.item}): cannot cancel {qty} units: "
                                   f"{', '.join(why)}; {can} can be cancelled")
     return {n: q for n, q in sorted(lines.items())}
-
-
-def _shrink_backorders(conn: Connection, line_id: int, qty: int, now: dt.datetime) -> None:
-    rows = conn.execute(
-        select(Backorder.id, Backorder.qty).where(Backorder.line_id == line_id, Backorder.state == "open")
-        .order_by(Backorder.id.desc())
-    ).all()
-    for bid, have in rows:
-        if qty <= 0:
-            break
-        part = min(qty, have)
-        values: dict[str, Any] = {"state": "cancelled", "closed_at": now} if part == have else {"qty": have - part}
-        conn.execute(update(Backorder).where(Backorder.id == bid).values(**values))
-        qty -= part
 
 
 def _settle(conn: Connection, order: OrderSummary, reason: str, actor: str) -> str:

@@ -35,10 +35,11 @@ from .db import Store
 from .errors import TransitionError
 from .intake import SkuResolver, _book_placed, _chunks, _PlannedLine
 from .catalog import channel_location_ids
-from .inventory import release, reserve, reserve_many
+from .inventory import reserve, reserve_many
 from .journal import audit
-from .models import Backorder, Channel, Order, OrderLine, Reservation, StockLevel
+from .models import Channel, Order, OrderLine, Reservation, StockLevel
 from .orders import cancel_in, flag_exception, move, status_from_lines
+from .reservations import shrink_backorders, take_reserved
 from .types import utcnow
 
 __all__ = ["CHANGE_CONFLICT", "LINE_ACTIONS", "LineChange", "OrderChange", "ChangeOutcome", "apply_change"]
@@ -273,8 +274,8 @@ class _Apply:
         open_units = line.qty - line.qty_shipped - line.qty_cancelled
         if open_units <= 0:
             return
-        self._shrink_backorders(line.id, line.qty_backordered)
-        self._shrink_reservations(line.id, line.qty_reserved)
+        shrink_backorders(self.conn, line.id, line.qty_backordered, self.now)
+        take_reserved(self.conn, line.id, line.qty_reserved, state="released", now=self.now, newest_first=True)
         self.conn.execute(update(OrderLine).where(OrderLine.id == line.id).values(
             qty_cancelled=OrderLine.qty_cancelled + open_units, qty_reserved=0, qty_backordered=0))
         self.done.append(f"line {line.line_no}: {open_units} units cancelled")
@@ -291,9 +292,9 @@ class _Apply:
             unallocated = line.qty - line.qty_reserved - line.qty_backordered - floor
             give -= min(give, unallocated)
             from_backorder = min(give, line.qty_backordered)
-            self._shrink_backorders(line.id, from_backorder)
+            shrink_backorders(self.conn, line.id, from_backorder, self.now)
             from_reserved = give - from_backorder
-            self._shrink_reservations(line.id, from_reserved)
+            take_reserved(self.conn, line.id, from_reserved, state="released", now=self.now, newest_first=True)
             self.conn.execute(update(OrderLine).where(OrderLine.id == line.id).values(
                 qty=qty, qty_backordered=OrderLine.qty_backordered - from_backorder,
                 qty_reserved=OrderLine.qty_reserved - from_reserved))
@@ -319,37 +320,6 @@ class _Apply:
         _book_placed(self.conn, [(line_id, p)], self.now)
         how = "reserved" if p.location_id is not None else "backordered"
         self.done.append(f"line {p.line_no}: {p.line.qty} more units {how}")
-
-    def _shrink_backorders(self, line_id: int, qty: int) -> None:
-        rows = self.conn.execute(
-            select(Backorder.id, Backorder.qty).where(Backorder.line_id == line_id, Backorder.state == "open")
-            .order_by(Backorder.id.desc())
-        ).all()
-        for bid, have in rows:
-            if qty <= 0:
-                break
-            take = min(qty, have)
-            values: dict[str, Any] = (
-                {"state": "cancelled", "closed_at": self.now} if take == have else {"qty": have - take}
-            )
-            self.conn.execute(update(Backorder).where(Backorder.id == bid).values(**values))
-            qty -= take
-
-    def _shrink_reservations(self, line_id: int, qty: int) -> None:
-        rows = self.conn.execute(
-            select(Reservation.id, Reservation.sku_id, Reservation.location_id, Reservation.qty)
-            .where(Reservation.line_id == line_id, Reservation.state == "active").order_by(Reservation.id.desc())
-        ).all()
-        for rid, sku, loc, have in rows:
-            if qty <= 0:
-                break
-            take = min(qty, have)
-            release(self.conn, sku, loc, take)
-            values: dict[str, Any] = (
-                {"state": "released", "closed_at": self.now} if take == have else {"qty": have - take}
-            )
-            self.conn.execute(update(Reservation).where(Reservation.id == rid).values(**values))
-            qty -= take
 
     # ------------------------------------------------------------------------ the order
 

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from .db import Store
-from .errors import NotFound, TransitionError
+from .errors import NotFound, StoreError, TransitionError
 from .journal import audit
-from .models import Order, OrderLine
+from .models import Channel, Order, OrderLine
 from .types import utcnow
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "cancel_in",
     "close",
     "get_order",
+    "find_order",
     "status_from_lines",
     "flag_exception",
     "clear_exception_text",
@@ -92,6 +93,33 @@ def _load(conn: Connection, order_id: int, *, lock: bool = True) -> OrderSummary
     if row is None:
         raise NotFound(f"no order {order_id}")
     return OrderSummary(*row)
+
+
+def find_order(conn: Connection, ref: str, channel: str | None = None) -> int:
+    """The id of the order an operator names: its external id (on `channel` when given), `#id`,
+    or a plain number that is no external id. NotFound, or StoreError when it is ambiguous."""
+    ref = ref.strip()
+    if ref.startswith("#") and ref[1:].isdigit():
+        oid = conn.execute(select(Order.id).where(Order.id == int(ref[1:]))).scalar_one_or_none()
+        if oid is None:
+            raise NotFound(f"no order with id {ref[1:]}")
+        return int(oid)
+    stmt = select(Order.id, Channel.code).join(Channel, Channel.id == Order.channel_id).where(Order.external_id == ref)
+    if channel is not None:
+        stmt = stmt.where(Channel.code == channel)
+    hits = conn.execute(stmt.order_by(Channel.code)).all()
+    if len(hits) == 1:
+        return int(hits[0].id)
+    if len(hits) > 1:
+        raise StoreError(f"order {ref} is on several channels ({', '.join(h.code for h in hits)}); "
+                         "say which with --channel")
+    if channel is None and ref.isdigit():
+        oid = conn.execute(select(Order.id).where(Order.id == int(ref))).scalar_one_or_none()
+        if oid is not None:
+            return int(oid)
+    if channel is not None and conn.execute(select(Channel.id).where(Channel.code == channel)).first() is None:
+        raise NotFound(f"no channel {channel!r}")
+    raise NotFound(f"no order {ref}" + (f" on channel {channel}" if channel else ""))
 
 
 def get_order(store: Store, order_id: int) -> OrderSummary:

@@ -1,4 +1,5 @@
-"""Taking units off a line's active reservations: shipped (consumed) or given back (released).
+"""Taking units off a line's active reservations (shipped: consumed; given back: released) and
+off its open backorders (cancelled).
 
 A reservation row is never left half-used: when only part of it goes, the row is split, the part
 that went becomes a closed row of its own (same line, SKU, location and created_at) and the rest
@@ -14,9 +15,9 @@ from sqlalchemy import Connection, insert, select, update
 
 from .errors import StockError
 from .inventory import release
-from .models import Reservation
+from .models import Backorder, Reservation
 
-__all__ = ["Taken", "take_reserved"]
+__all__ = ["Taken", "take_reserved", "shrink_backorders"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +69,20 @@ def take_reserved(
         taken.append(Taken(r.sku_id, r.location_id, take))
         left -= take
     return taken
+
+
+def shrink_backorders(conn: Connection, line_id: int, qty: int, now: dt.datetime) -> None:
+    """Cancel `qty` backordered units of a line, newest backorder first (a row shrinks or closes)."""
+    rows = conn.execute(
+        select(Backorder.id, Backorder.qty).where(Backorder.line_id == line_id, Backorder.state == "open")
+        .order_by(Backorder.id.desc())
+    ).all()
+    for bid, have in rows:
+        if qty <= 0:
+            break
+        part = min(qty, have)
+        if part == have:
+            conn.execute(update(Backorder).where(Backorder.id == bid).values(state="cancelled", closed_at=now))
+        else:
+            conn.execute(update(Backorder).where(Backorder.id == bid).values(qty=have - part))
+        qty -= part
