@@ -31,7 +31,7 @@ def test_a_return_from_authorisation_to_refund(catalog: Store, db_url: str, tmp_
         return _oms(tmp_path, db_url, "return", *args)
 
     proc = oms("authorise", "W1", "--line", "1:2:too small", "--refund", "12.50")
-    assert proc.returncode == 2 and "order W1 is on several channels (amz, web): name one with --channel" in proc.stderr
+    assert proc.returncode == 2 and "order W1 is on several channels (amz, web); say which with --channel" in proc.stderr
     proc = oms("authorise", "W1", "--channel", "web", "--line", "1:4:too small")
     assert proc.returncode == 2 and "order W1 line 1 (S1): cannot return 4; 3 shipped" in proc.stderr
     proc = oms("authorise", "W1", "--channel", "web", "--line", "1:two:too small")
