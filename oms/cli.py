@@ -212,9 +212,11 @@ def main() -> None:
 def _register() -> None:
     from oms.edi import edi
     from oms.gateway_cmd import gateway
+    from oms.report_cmd import report
 
     cli.add_command(edi)
     cli.add_command(gateway)
+    cli.add_command(report)
 
 
 _register()
