@@ -38,22 +38,33 @@ _POSTGRESQL = {
     "json_len": "CASE WHEN jsonb_typeof({col} -> '{key}') = 'array' THEN jsonb_array_length({col} -> '{key}') END",
 }
 
-# The order's first event of a kind, by the ledger's index on (entity, entity_id).
+# Every fact is a lookup by order id through an index, so a report on a month reads that
+# month's orders and their rows only, however long the history.
 _EVENT = (
-    "{alias}.id = (SELECT MIN(e.id) FROM audit_events e WHERE e.entity = 'order' AND e.entity_id = o.id"
-    " AND e.action = '{action}')"
+    "(SELECT {expr} FROM audit_events e WHERE e.entity = 'order' AND e.entity_id = o.id"
+    " AND e.action = '{action}' ORDER BY e.id {order} LIMIT 1)"
 )
+_SHIPPED = "FROM shipments s WHERE s.order_id = o.id AND s.shipped_at IS NOT NULL AND s.status <> 'cancelled'"
+_LINES = "FROM order_lines l WHERE l.order_id = o.id"
+_RETURNED = "FROM returns rt JOIN return_lines rl ON rl.return_id = rt.id WHERE rt.order_id = o.id AND rt.status <> 'cancelled'"
 
 
 def _facts_sql(f: dict[str, str]) -> str:
     started = "COALESCE(o.placed_at, o.received_at)"
-    intake_backordered = f"COALESCE({f['json_len'].format(col='rcv.detail', key='backordered')}, 0)"
+    first_shipped = f"(SELECT MIN(s.shipped_at) {_SHIPPED})"
+    # The lines intake could not reserve, as its `order.received` event lists them.
+    intake_backordered = "COALESCE({}, 0)".format(
+        _EVENT.format(expr=f["json_len"].format(col="e.detail", key="backordered"), action="order.received", order="")
+    )
     # Intake lists a zero-quantity line with the backordered ones; it has no backorder row.
+    # (A scalar subquery, not EXISTS: PostgreSQL would hash every backorder for an EXISTS.)
     has_backorder = (
-        "EXISTS (SELECT 1 FROM backorders b JOIN order_lines bl ON bl.id = b.line_id WHERE bl.order_id = o.id)"
+        "(SELECT 1 FROM order_lines bl JOIN backorders b ON b.line_id = bl.id WHERE bl.order_id = o.id LIMIT 1)"
+        " IS NOT NULL"
     )
     # Known only when every shipment that left has its cost.
-    shipping_cost = "CASE WHEN s.shipments > 0 AND s.shipments = s.costed THEN s.cost END"
+    shipping_cost = f"(SELECT CASE WHEN COUNT(*) > 0 AND COUNT(*) = COUNT(s.cost_minor) THEN SUM(s.cost_minor) END {_SHIPPED})"
+    routing_cost = "(SELECT SUM(d.cost_minor) FROM routing_decisions d WHERE d.order_id = o.id)"
     return f"""
 CREATE VIEW kpi_order_facts AS
 SELECT
@@ -71,58 +82,30 @@ SELECT
     o.placed_at AS placed_at,
     {started} AS started_at,
     o.requested_ship_date AS requested_ship_date,
-    s.first_shipped_at AS first_shipped_at,
-    {f['hours'].format(a='s.first_shipped_at', b=started)} AS hours_to_ship,
+    {first_shipped} AS first_shipped_at,
+    {f['hours'].format(a=first_shipped, b=started)} AS hours_to_ship,
     {f['day'].format(ts=started)} AS start_day,
     {f['date_day'].format(d='o.requested_ship_date')} AS requested_day,
-    {f['day'].format(ts='s.first_shipped_at')} AS shipped_day,
-    COALESCE(l.units_ordered, 0) AS units_ordered,
-    COALESCE(l.units_shipped, 0) AS units_shipped,
-    COALESCE(l.units_cancelled, 0) AS units_cancelled,
+    {f['day'].format(ts=first_shipped)} AS shipped_day,
+    COALESCE((SELECT SUM(l.qty) {_LINES}), 0) AS units_ordered,
+    COALESCE((SELECT SUM(l.qty_shipped) {_LINES}), 0) AS units_shipped,
+    COALESCE((SELECT SUM(l.qty_cancelled) {_LINES}), 0) AS units_cancelled,
     CASE WHEN o.status = 'cancelled' THEN 1 ELSE 0 END AS cancelled,
-    cx.at AS cancelled_at,
-    {f['json_text'].format(col='cx.detail', key='reason')} AS cancel_reason,
+    {_EVENT.format(expr='e.at', action='order.cancelled', order='DESC')} AS cancelled_at,
+    {_EVENT.format(expr=f['json_text'].format(col='e.detail', key='reason'), action='order.cancelled', order='DESC')}
+        AS cancel_reason,
     CASE WHEN {has_backorder} THEN 1 ELSE 0 END AS backordered,
     {intake_backordered} AS intake_backordered_lines,
     CASE WHEN c.kind IN ('marketplace', 'cart') AND {intake_backordered} > 0 AND {has_backorder}
          THEN 1 ELSE 0 END AS oversold,
-    COALESCE(r.rmas, 0) AS rmas,
-    COALESCE(r.units_authorised, 0) AS units_return_authorised,
-    COALESCE(r.units_received, 0) AS units_returned,
+    (SELECT COUNT(*) FROM returns rt WHERE rt.order_id = o.id AND rt.status <> 'cancelled') AS rmas,
+    COALESCE((SELECT SUM(rl.qty) {_RETURNED}), 0) AS units_return_authorised,
+    COALESCE((SELECT SUM(rl.qty_received) {_RETURNED}), 0) AS units_returned,
     {shipping_cost} AS shipping_cost_minor,
-    d.cost AS routing_cost_minor,
-    CASE WHEN {shipping_cost} IS NOT NULL OR d.cost IS NOT NULL
-         THEN COALESCE({shipping_cost}, 0) + COALESCE(d.cost, 0) END AS cost_minor
+    {routing_cost} AS routing_cost_minor,
+    COALESCE({shipping_cost} + {routing_cost}, {shipping_cost}, {routing_cost}) AS cost_minor
 FROM orders o
 JOIN channels c ON c.id = o.channel_id
-LEFT JOIN (
-    SELECT order_id, MIN(shipped_at) AS first_shipped_at, COUNT(*) AS shipments,
-           COUNT(cost_minor) AS costed, SUM(cost_minor) AS cost
-    FROM shipments
-    WHERE shipped_at IS NOT NULL AND status <> 'cancelled'
-    GROUP BY order_id
-) s ON s.order_id = o.id
-LEFT JOIN (
-    SELECT order_id, SUM(qty) AS units_ordered, SUM(qty_shipped) AS units_shipped,
-           SUM(qty_cancelled) AS units_cancelled
-    FROM order_lines
-    GROUP BY order_id
-) l ON l.order_id = o.id
-LEFT JOIN (
-    SELECT rt.order_id, COUNT(DISTINCT rt.id) AS rmas, SUM(rl.qty) AS units_authorised,
-           SUM(rl.qty_received) AS units_received
-    FROM returns rt
-    LEFT JOIN return_lines rl ON rl.return_id = rt.id
-    WHERE rt.status <> 'cancelled'
-    GROUP BY rt.order_id
-) r ON r.order_id = o.id
-LEFT JOIN (
-    SELECT order_id, SUM(cost_minor) AS cost
-    FROM routing_decisions
-    GROUP BY order_id
-) d ON d.order_id = o.id
-LEFT JOIN audit_events rcv ON {_EVENT.format(alias='rcv', action='order.received')}
-LEFT JOIN audit_events cx ON {_EVENT.format(alias='cx', action='order.cancelled')}
 """
 
 
