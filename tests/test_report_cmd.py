@@ -99,7 +99,7 @@ def test_report_prints_a_table_per_channel_and_writes_csv(tmp_path: Path) -> Non
     proc = _oms(tmp_path, "report", "--csv", str(out_csv))
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0].startswith("KPIs of the orders received ") and lines[0].endswith(f"{utcnow().date()} (UTC)")
+    assert lines[0].startswith("KPIs of the orders received ") and lines[0].endswith(" (UTC)")
     assert lines[3].split() == ["amz", "web", "(all)"]
     rows = {cells[0]: cells[1:] for cells in (re.split(r"\s{2,}", line.strip()) for line in lines[4:])}
     assert rows["orders received"] == ["2", "4", "6"]
