@@ -213,6 +213,7 @@ def _register() -> None:
     from oms.dropship_cmd import dropship
     from oms.edi import edi
     from oms.gateway_cmd import gateway
+    from oms.report_cmd import report
     from oms.orders_cmd import COMMANDS as order_commands
     from oms.returns_cmd import return_group
     from oms.route_cmd import route
@@ -224,6 +225,7 @@ def _register() -> None:
     for command in order_commands:
         cli.add_command(command)
     cli.add_command(dropship)
+    cli.add_command(report)
 
 
 _register()

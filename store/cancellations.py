@@ -160,7 +160,7 @@ def _settle(conn: Connection, order: OrderSummary, reason: str, actor: str) -> s
     why = f"cancelled: {reason}"
     if open_units == 0:
         if not shipped:
-            move(conn, order.id, "cancelled", actor=actor, reason=why)
+            move(conn, order.id, "cancelled", actor=actor, reason=reason)  # order.cancelled says the rest
             cancel_dropship(conn, order.id, actor=actor, reason=why)  # what a vendor was to ship
             return "cancelled"
         if order.status == "on_hold":  # nothing left to hold: the hold ends with what shipped

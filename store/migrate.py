@@ -24,9 +24,10 @@ def alembic_config() -> Config:
     return cfg
 
 
-def upgrade(store: Store, revision: str = "head") -> None:
-    """Bring the store's schema to `revision` (default the newest)."""
-    cfg = alembic_config()
+def upgrade(store: Store, revision: str = "head", *, config: Config | None = None) -> None:
+    """Bring the store's schema to `revision` (default the newest); `config` names other
+    migration scripts (a test of a migration yet to be written)."""
+    cfg = config or alembic_config()
     with store.engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         raw: Any = conn.connection.dbapi_connection

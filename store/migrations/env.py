@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from store.models import Base
 
@@ -22,15 +22,24 @@ def run() -> None:
     _migrate(conn)
 
 
-def _migrate(conn: object) -> None:
+def _migrate(conn: Connection) -> None:
     context.configure(
-        connection=conn,  # type: ignore[arg-type]
+        connection=conn,
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite ALTER TABLE goes through table copies
         compare_type=True,
     )
+    sqlite = conn.dialect.name == "sqlite"
     with context.begin_transaction():
-        context.run_migrations()
+        if sqlite:
+            # A table copy ends by renaming the copy into place; since SQLite 3.26 that rename
+            # fails while a view (kpi_order_facts) names the table just dropped.
+            conn.exec_driver_sql("PRAGMA legacy_alter_table=ON")
+        try:
+            context.run_migrations()
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA legacy_alter_table=OFF")
 
 
 run()
