@@ -30,12 +30,14 @@ bench: $(BIN)/oms
 	$(BIN)/python bench/race.py
 	$(BIN)/python bench/edi.py
 	$(BIN)/python bench/gateway.py
+	$(BIN)/python bench/routing.py
 
 bench-quick: $(BIN)/oms
 	$(BIN)/python bench/intake.py --quick
 	$(BIN)/python bench/race.py --quick
 	$(BIN)/python bench/edi.py --quick
 	$(BIN)/python bench/gateway.py --quick
+	$(BIN)/python bench/routing.py --quick
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .mypy_cache
