@@ -221,7 +221,6 @@ class _PlannedLine:
     placements: list[tuple[int, int]] = field(default_factory=list)
     # Units not reserved are backordered; False leaves them unallocated (held, unroutable, cancelled).
     backorder: bool = True
-    cancelled: bool = False  # routing cancelled the order at intake
 
     def spots(self) -> list[tuple[int, int]]:
         if self.placements:
@@ -291,6 +290,7 @@ class _Batch:
         self.outcomes: list[Outcome] = []
         self.audits: list[dict[str, Any]] = []
         self.outbox: list[dict[str, Any]] = []
+        self.cancels: list[tuple[int, str]] = []  # (order, reason): routing cancelled it as it came in
 
     def run(self) -> list[Outcome]:
         try:
@@ -325,6 +325,11 @@ class _Batch:
             self._create(fresh)
         audit_many(conn, self.audits, self.now)
         enqueue_many(conn, self.outbox, self.now)
+        for oid, reason in self.cancels:
+            cancel_units_in(conn, oid, None, reason=reason, actor=self.actor)
+            for i, o in enumerate(self.outcomes):
+                if o.order_id == oid:
+                    self.outcomes[i] = Outcome(o.index, o.channel, o.external_id, o.action, oid, "cancelled", reason)
         return self.outcomes
 
     def _existing(self) -> dict[tuple[int, str], Any]:
@@ -370,8 +375,6 @@ class _Batch:
             routed = _apply_decision(decisions[oid], plan) if oid in decisions else {}
             status = routed.pop("status", None) or self._status(plan)
             statuses.append(status)
-            if oid in decisions and decisions[oid].outcome == "cancelled":
-                self._cancelled_at_intake(oid, ch, order, decisions[oid])
             rows.append(
                 {
                     "id": oid,
@@ -396,7 +399,10 @@ class _Batch:
             )
         insert_rows(self.conn, Order, rows)
         self._write_lines(ids, plans, line_ids)
-        router.flush()
+        router.flush(self.actor)
+        for oid, d in decisions.items():
+            if d.outcome == "cancelled":
+                self._cancel_routed(oid, d)
         for (idx, order, ch), oid, status, plan, row in zip(fresh, ids, statuses, plans, rows):
             self.outcomes.append(Outcome(idx, ch.code, order.external_id, "created", oid, status))
             self.audits.append(self._event(oid, "order.received", order, status, plan, row["exception"]))
@@ -435,7 +441,7 @@ class _Batch:
                     "qty_reserved": p.reserved_qty,
                     "qty_backordered": p.backordered_qty,
                     "qty_shipped": 0,
-                    "qty_cancelled": p.line.qty if p.cancelled else 0,
+                    "qty_cancelled": 0,
                 }
             )
         reservations, backorders = _stock_rows(zip(line_ids, (p for _, p in flat)), self.now)
@@ -443,15 +449,10 @@ class _Batch:
         insert_rows(self.conn, Reservation, reservations)
         insert_rows(self.conn, Backorder, backorders)
 
-    def _cancelled_at_intake(self, oid: int, ch: _Channel, order: CanonicalOrder, d: Decision) -> None:
-        """A routing rule cancelled the order as it came in: the channel is told, like any cancel."""
-        reason = f"routing rule {d.rule!r}: {d.explanation.get('how', '')}"[:500]
-        self.outbox.append({
-            "kind": "order_cancel", "target": ch.code, "idempotency_key": f"order_cancel:{oid}:intake",
-            "payload": {"order_id": oid, "external_id": order.external_id, "reason": reason,
-                        "lines": [[n, ln.qty] for n, ln in enumerate(order.lines, 1) if ln.qty]},
-            "order_id": oid,
-        })
+    def _cancel_routed(self, oid: int, d: Decision) -> None:
+        """A routing rule cancelled the order as it came in: cancelled like any order, so the
+        channel is told in the same words (written after the order's audit event, below)."""
+        self.cancels.append((oid, f"routing rule {d.rule!r}: {d.explanation.get('how', '')}"[:500]))
 
     def _event(
         self, oid: int, action: str, order: CanonicalOrder, status: str, plan: list[_PlannedLine] | None,
@@ -518,8 +519,6 @@ class _Batch:
             router = Router(conn, {p.sku_id for p in plan if p.sku_id is not None}, now=self.now)
             decision = router.route([(row.id, _facts(router, ch, order, plan))], "intake")[row.id]
             routed = _apply_decision(decision, plan)
-            if decision.outcome == "cancelled":
-                self._cancelled_at_intake(row.id, ch, order, decision)
         status = "on_hold" if row.status == "on_hold" else (routed.pop("status", None) or self._status(plan))
         exception, exc_detail = _unknown_items(plan)
         conn.execute(
@@ -529,7 +528,9 @@ class _Batch:
         )
         self._write_lines([row.id], [plan])
         if router is not None:
-            router.flush()
+            router.flush(self.actor)
+            if decision.outcome == "cancelled":
+                self._cancel_routed(row.id, decision)
         self.audits.append(self._event(row.id, "order.updated", order, status, plan, exception))
         self.outcomes.append(Outcome(idx, ch.code, order.external_id, "updated", row.id, status))
 
@@ -546,8 +547,10 @@ def _facts(router: Router, ch: _Channel, order: CanonicalOrder, plan: Sequence[_
     )
 
 
+# A cancelled order is written as received, then cancelled through store.cancellations (the
+# channel is told the way every cancellation tells it).
 _STATUS_OF = {"allocated": "allocated", "split": "allocated", "backordered": "backordered", "held": "on_hold",
-              "cancelled": "cancelled", "unroutable": "received"}
+              "cancelled": "received", "unroutable": "received"}
 
 
 def _apply_decision(d: Decision, plan: Sequence[_PlannedLine]) -> dict[str, Any]:
@@ -559,7 +562,6 @@ def _apply_decision(d: Decision, plan: Sequence[_PlannedLine]) -> dict[str, Any]
     for p in plan:
         p.placements = spots.get(p.line_no, [])
         p.backorder = keeps
-        p.cancelled = d.outcome == "cancelled"
     values: dict[str, Any] = {"status": _STATUS_OF[d.outcome], "auto_cancel_on": d.auto_cancel_on}
     if d.outcome == "held":
         values.update(hold_kind="routing", hold_reason=d.hold_reason)

@@ -29,6 +29,7 @@ and 810 for an EDI partner; a marketplace connector confirms the shipment with i
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,6 +107,9 @@ class _Line:
         return f"line {self.line_no} ({self.sku or self.item})"
 
 
+_X12_SAFE = re.compile(r"[A-Za-z0-9 \-./,]*")
+
+
 def ship(
     store: Store,
     order_id: int,
@@ -160,7 +164,16 @@ def ship_in(
                               *(("carton tracking number", p.tracking or "", 128) for p in cartons)]:
         if len(value.strip()) > most:
             raise ShippingError(f"{who} not shipped: the {name} {value.strip()[:20]}... is longer than {most} characters")
-    fulfilment = conn.execute(select(Order.fulfilment).where(Order.id == order_id)).scalar_one()
+    fulfilment, partner = conn.execute(select(Order.fulfilment, Order.partner_id).where(Order.id == order_id)).one()
+    if partner is not None:
+        # An EDI partner's order is announced by an 856: REF*CN holds 30 characters, MAN*CP 48,
+        # and X12 takes no delimiters or control characters. Refused here, not after the shipment.
+        for name, value, most in [("tracking number", tracking, 30),
+                                  *(("carton tracking number", p.tracking or "", 48) for p in cartons)]:
+            text = value.strip()
+            if len(text) > most or not _X12_SAFE.fullmatch(text):
+                raise ShippingError(f"{who} not shipped: the {name} {text[:40]!r} cannot go in the partner's 856 "
+                                    f"(at most {most} letters, digits, spaces and - . / ,)")
     if fulfilment == "pickup":
         raise ShippingError(f"{who} is for pick-up in store; it is handed over, not shipped "
                             "(ready_for_pickup, then picked_up)")

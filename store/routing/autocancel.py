@@ -11,6 +11,7 @@ from sqlalchemy import Connection, select, update
 from ..db import Store
 from ..cancellations import cancel_units_in
 from ..models import Backorder, Channel, Order, OrderLine
+from ..orders import _load
 from ..types import utcnow
 from .backorders import WAITING
 
@@ -33,6 +34,9 @@ def cancel_due(store: Store, today: dt.date | None = None, *, actor: str = "rout
 
 
 def _cancel_backorders(conn: Connection, order_id: int, day: dt.date, actor: str) -> bool:
+    # Locked first (FOR UPDATE on PostgreSQL; SQLite's write lock is taken already): stock that
+    # arrives meanwhile, or another run of this job, cannot change the backorders read below.
+    _load(conn, order_id)
     order = conn.execute(
         select(Order.status, Order.external_id, Order.auto_cancel_on, Channel.code)
         .join(Channel, Channel.id == Order.channel_id).where(Order.id == order_id)

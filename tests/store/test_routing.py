@@ -224,3 +224,17 @@ def test_rules_come_from_the_configuration_and_are_kept_by_digest(catalog: Store
     ingest(catalog, [order("o1", ("S1", 1))])
     (d,) = decisions(catalog, order_row(catalog, "o1").id)
     assert d.ruleset == rules.digest and reserved_at(catalog, "o1") == {"B": 1}
+
+
+def test_a_cancel_rule_cancels_the_order_as_it_comes_in_and_tells_the_channel(catalog: Store) -> None:
+    use(catalog, Rule("all or nothing", otherwise="cancel"))
+    report = ingest(catalog, [order("o1", ("S1", 2))])
+    assert (report.outcomes[0].action, report.outcomes[0].status) == ("created", "cancelled")
+    row = order_row(catalog, "o1")
+    assert row.status == "cancelled"
+    (line,) = lines_of(catalog, row.id)
+    assert (line.qty_cancelled, line.qty_reserved, line.qty_backordered) == (2, 0, 0)
+    with catalog.read() as conn:
+        (payload,) = conn.execute(select(OutboxMessage.payload).where(OutboxMessage.kind == "order_cancel")).scalars()
+    assert payload["whole_order"] is True and payload["lines"][0]["qty"] == 2
+    assert "all or nothing" in payload["reason"]

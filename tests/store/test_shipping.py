@@ -175,3 +175,26 @@ def test_a_split_order_ships_from_each_location_on_its_own(catalog: Store) -> No
         ship(catalog, oid, "B", carrier="FDEG", tracking="7701", lines={1: 2})
     assert ship(catalog, oid, "A", carrier="UPS", tracking="1Z2").order_status == "shipped"
     assert check(catalog).ok
+
+
+@pytest.mark.parametrize("tracking, carton_tracking", [
+    ("1Z" + "9" * 40, None),         # REF*CN holds 30
+    ("1Z999AA10123456784", "TRK*1"),  # "*" is the partner's element separator
+])
+def test_an_edi_partner_order_refuses_a_tracking_number_its_856_cannot_carry(
+    catalog: Store, tracking: str, carton_tracking: str | None
+) -> None:
+    from store.catalog import add_partner
+
+    add_partner(catalog, "acme", "ACME Retail", isa_qualifier="ZZ", isa_id="ACME", gs_id="ACME",
+                our_isa_qualifier="ZZ", our_isa_id="US", our_gs_id="US")
+    receive(catalog, "S1", "A", 5)
+    oid = ingest(catalog, [order("PO-1", ("S1", 2), channel="acme")]).outcomes[0].order_id
+    assert oid is not None
+    cartons = [Pack(tracking=carton_tracking)] if carton_tracking else []
+    with pytest.raises(ShippingError, match="cannot go in the partner's 856"):
+        ship(catalog, oid, "A", carrier="UPS", tracking=tracking, cartons=cartons, gs1_company_prefix="0614141")
+    assert order_row(catalog, "PO-1").status == "allocated"
+    assert count(catalog, Shipment) == 0
+    ship(catalog, oid, "A", carrier="UPS", tracking="1Z999AA10123456784")  # one the 856 can carry ships
+    assert order_row(catalog, "PO-1").status == "shipped"
