@@ -21,7 +21,7 @@ Each write function commits its change, its audit events and its outbox rows tog
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -226,8 +226,7 @@ def authorise(
                 raise ReturnError(f"{name} line {ln.line_no}: say why it comes back (a reason)")
             if len(ln.reason) > 200:
                 raise ReturnError(f"{name} line {ln.line_no}: the reason is longer than 200 characters")
-        head = conn.execute(select(Order.currency, Order.fulfilment).where(Order.id == order_id)).one()
-        picked_up = head.fulfilment == "pickup" and order.status in ("picked_up", "closed")
+        head = conn.execute(select(Order.currency).where(Order.id == order_id)).one()
         rows = {
             r.line_no: r
             for r in conn.execute(
@@ -235,10 +234,7 @@ def authorise(
                        OrderLine.qty_cancelled).where(OrderLine.order_id == order_id)
             )
         }
-
-        def delivered(r: Any) -> int:
-            # A pick-up hands over every unit not cancelled, whether or not it was booked as shipped.
-            return max(r.qty_shipped, r.qty - r.qty_cancelled) if picked_up else int(r.qty_shipped)
+        delivered = _delivered_units(conn, order_id, order.status)
 
         if not any(delivered(r) for r in rows.values()):
             raise ReturnError(
@@ -299,21 +295,45 @@ def _covered(conn: Connection, order_id: int) -> dict[int, int]:
     return {lid: int(q or 0) for lid, q in rows}
 
 
+def _delivered_units(conn: Connection, order_id: int, status: str) -> Callable[[Any], int]:
+    """Units of an order line the customer has: shipped, or, for a picked-up order, every unit
+    not cancelled (a pick-up hands them over whether or not they were booked as shipped)."""
+    fulfilment = conn.execute(select(Order.fulfilment).where(Order.id == order_id)).scalar_one()
+    picked_up = fulfilment == "pickup" and status in ("picked_up", "closed")
+
+    def delivered(r: Any) -> int:
+        return max(int(r.qty_shipped), int(r.qty) - int(r.qty_cancelled)) if picked_up else int(r.qty_shipped)
+
+    return delivered
+
+
 def _check_refund(
     conn: Connection, order_id: int, external_id: str, currency: str, amount: int, this: int | None
 ) -> None:
-    """A refund may not exceed what the order was charged less what its other RMAs refunded."""
-    total = int(conn.execute(select(Order.total_minor).where(Order.id == order_id)).scalar_one())
+    """A refund may not exceed the value of the units delivered (shipped or picked up, at each
+    line's unit price; a cancelled unit was never charged for) less what the order's other RMAs
+    refunded."""
+    status = conn.execute(select(Order.status).where(Order.id == order_id)).scalar_one()
+    delivered = _delivered_units(conn, order_id, status)
+    value = sum(
+        delivered(r) * int(r.unit_price_minor)
+        for r in conn.execute(
+            select(OrderLine.qty, OrderLine.qty_shipped, OrderLine.qty_cancelled, OrderLine.unit_price_minor)
+            .where(OrderLine.order_id == order_id)
+        )
+    )
     stmt = select(func.coalesce(func.sum(Return.refund_minor), 0)).where(
         Return.order_id == order_id, Return.status == "closed", Return.resolution == "refund"
     )
     if this is not None:
         stmt = stmt.where(Return.id != this)
     refunded = int(conn.execute(stmt).scalar_one() or 0)
-    if amount > total - refunded:
+    if amount > value - refunded:
         raise ReturnError(
-            f"order {external_id}: a refund of {format_amount(amount, currency)} is more than the order's "
-            f"{format_amount(total, currency)} less {format_amount(refunded, currency)} already refunded"
+            f"order {external_id}: a refund of {format_amount(amount, currency)} is more than the "
+            f"{format_amount(value, currency)} of units delivered (shipped or picked up) less "
+            f"{format_amount(refunded, currency)} already refunded on its other RMAs "
+            f"({format_amount(max(0, value - refunded), currency)} left to refund)"
         )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from store import NotFound, Store, check, ingest
 from store.catalog import add_location, add_partner
+from store.cancellations import cancel_units
 from store.errors import ReturnError, StoreError
 from store.fulfilment import ship_reserved
 from store.inventory import receive as receive_stock
@@ -228,7 +229,8 @@ def test_refund_is_recorded_with_its_outbox_row_to_the_channel(desk: Store) -> N
     _received(desk, rma, Receipt(2, 1, "defective"))
     inspect(desk, rma, [Disposition(2, scrap=1)])
     # W1 was charged 4 x 10.00 = 40.00.
-    with pytest.raises(ReturnError, match="a refund of 40.01 USD is more than the order's 40.00 USD less 0.00 USD"):
+    with pytest.raises(ReturnError, match=r"a refund of 40.01 USD is more than the 40.00 USD of units delivered \(shipped "
+                                          r"or picked up\) less 0.00 USD already refunded on its other RMAs"):
         resolve(desk, rma, refund_minor=4001)
     assert count(desk, OutboxMessage, OutboxMessage.kind == "refund") == 0
     assert get_return(desk, rma).status == "inspected"
@@ -246,11 +248,31 @@ def test_refund_is_recorded_with_its_outbox_row_to_the_channel(desk: Store) -> N
     rma2 = authorise(desk, oid, [RmaLine(1, 3, "all of them")]).rma
     _received(desk, rma2, Receipt(1, 3))
     inspect(desk, rma2, [Disposition(1, restock=3)])
-    with pytest.raises(ReturnError, match="more than the order's 40.00 USD less 20.00 USD already refunded"):
+    with pytest.raises(ReturnError, match="more than the 40.00 USD of units delivered .* less 20.00 USD already refunded"
+                                          r" on its other RMAs \(20.00 USD left to refund\)"):
         resolve(desk, rma2, resolution="refund", refund_minor=2001)
     assert resolve(desk, "2", resolution="refund", refund_minor=2000).refund == "20.00 USD"
     assert count(desk, OutboxMessage, OutboxMessage.kind == "refund") == 2
     assert check(desk).ok
+
+
+def test_a_refund_is_capped_at_what_was_delivered_not_what_was_ordered(desk: Store) -> None:
+    oid = ingest(desk, [order("W4", ("S1", 3), ("S2", 1))]).outcomes[0].order_id  # 4 x 10.00 charged
+    assert oid is not None
+    cancel_units(desk, oid, {1: 2}, reason="customer wanted one")  # 2 x S1 never leave
+    ship_reserved(desk, oid, carrier="UPS", tracking="1ZW4")
+    assert order_row(desk, "W4").total_minor == 4000  # the order's total is not reduced by the cancellation
+    # Delivered: 1 x S1 + 1 x S2 = 20.00, so 25.00 is refused at authorisation and at resolve.
+    with pytest.raises(ReturnError, match=r"order W4: a refund of 25.00 USD is more than the 20.00 USD of units "
+                                          r"delivered \(shipped or picked up\) less 0.00 USD already refunded"):
+        authorise(desk, oid, [RmaLine(1, 1, "too small")], refund_minor=2500)
+    rma = authorise(desk, oid, [RmaLine(1, 1, "too small"), RmaLine(2, 1, "faulty")]).rma
+    _received(desk, rma, Receipt(1, 1), Receipt(2, 1))
+    inspect(desk, rma, [Disposition(1, restock=1), Disposition(2, scrap=1)])
+    with pytest.raises(ReturnError, match=r"25.00 USD is more than the 20.00 USD .* \(20.00 USD left to refund\)"):
+        resolve(desk, rma, resolution="refund", refund_minor=2500)
+    assert count(desk, OutboxMessage, OutboxMessage.kind == "refund") == 0
+    assert resolve(desk, rma, resolution="refund", refund_minor=2000).refund == "20.00 USD"
 
 
 def test_exchange_creates_a_linked_order_that_reserves_the_new_item(desk: Store) -> None:
