@@ -395,6 +395,7 @@ class _Batch:
                     "updated_at": self.now,
                     **_header(order, order.effective_version()),
                     **routed,
+                    **(_unknown_pickup(router, order) if exception is None else {}),
                 }
             )
         insert_rows(self.conn, Order, rows)
@@ -566,9 +567,18 @@ def _apply_decision(d: Decision, plan: Sequence[_PlannedLine]) -> dict[str, Any]
     if d.outcome == "held":
         values.update(hold_kind="routing", hold_reason=d.hold_reason)
     if d.outcome == "unroutable":
+        how = d.explanation.get("how") if d.explanation.get("decided_by") == "pick-up" else None
         values.update(exception="unroutable",
-                      exception_detail="no routing rule could place the order; its routing explanation says why")
+                      exception_detail=how or "no routing rule could place the order; its routing explanation says why")
     return values
+
+
+def _unknown_pickup(router: Router, order: CanonicalOrder) -> dict[str, Any]:
+    """A pick-up order naming no active location waits in `unroutable`, the store it named kept."""
+    if order.fulfilment != "pickup" or router.site_id(order.pickup_location) is not None:
+        return {}
+    return {"exception": "unroutable",
+            "exception_detail": f"pick-up store {order.pickup_location!r} is not an active location"}
 
 
 def _unknown_items(plan: Sequence[_PlannedLine]) -> tuple[str | None, str | None]:

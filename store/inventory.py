@@ -190,7 +190,7 @@ def _book(
             # Imported here: routing reserves through this module.
             from .routing.backorders import fill_backorders
 
-            fill_backorders(conn, [s], actor=actor)
+            fill_backorders(conn, [s], location=loc, actor=actor)
         return on_hand
 
     return store.run(_do)

@@ -8,7 +8,8 @@ from collections.abc import Collection
 from sqlalchemy import Connection, insert, select, update
 
 from ..models import Backorder, Order, OrderLine, Reservation
-from ..orders import move, status_from_lines
+from ..errors import ConflictError
+from ..orders import _load, move, status_from_lines
 from ..journal import audit
 from ..types import utcnow
 from .engine import LineFacts
@@ -20,8 +21,13 @@ __all__ = ["fill_backorders", "WAITING"]
 WAITING = ("backordered", "allocated", "partially_shipped")
 
 
-def fill_backorders(conn: Connection, sku_ids: Collection[int], *, actor: str = "routing") -> list[int]:
-    """Route again the orders with open backorders of `sku_ids`; returns those that got stock."""
+def fill_backorders(
+    conn: Connection, sku_ids: Collection[int], *, location: int | None = None, actor: str = "routing"
+) -> list[int]:
+    """Route again the orders with open backorders of `sku_ids`; returns those that got stock.
+
+    With `location` (where units just arrived), only orders that location serves are tried,
+    and it stops once those units are taken; a decision that places nothing is not kept."""
     if not sku_ids:
         return []
     candidates = conn.execute(
@@ -35,17 +41,22 @@ def fill_backorders(conn: Connection, sku_ids: Collection[int], *, actor: str = 
     if not order_ids:
         return []
     router = Router(conn, sku_ids)
+    places = [location] if location is not None else list(router.sites)
     filled: list[int] = []
     for oid in order_ids:
-        if not any(router.avail.get((s, loc), 0) > 0 for s in sku_ids for loc in router.sites):
+        if not any(router.avail.get((s, loc), 0) > 0 for s in sku_ids for loc in places):
             break  # what arrived is taken
-        if _fill_order(conn, router, oid, actor):
+        if _fill_order(conn, router, oid, location, actor):
             filled.append(oid)
-    router.flush()
+    router.flush(actor)
     return filled
 
 
-def _fill_order(conn: Connection, router: Router, order_id: int, actor: str) -> bool:
+def _fill_order(conn: Connection, router: Router, order_id: int, location: int | None, actor: str) -> bool:
+    # Locked (FOR UPDATE on PostgreSQL), then read: another receipt or a cancellation of this
+    # order cannot fill or close the same backorders under us.
+    if _load(conn, order_id).status not in WAITING:
+        return False
     open_rows = conn.execute(
         select(Backorder.id, Backorder.line_id, Backorder.qty, OrderLine.line_no, OrderLine.sku_id,
                OrderLine.unit_price_minor)
@@ -58,7 +69,9 @@ def _fill_order(conn: Connection, router: Router, order_id: int, actor: str) -> 
         waiting.setdefault(r.line_no, [r.line_id, r.sku_id, r.unit_price_minor, 0])[3] += r.qty
     facts = router.facts_of_order(
         order_id, [LineFacts(n, sku, qty, price) for n, (_, sku, price, qty) in sorted(waiting.items())])
-    decision = router.route([(order_id, facts)], "receipt")[order_id]
+    if location is not None and location not in facts.locations:
+        return False  # the units arrived where this order's channel is not served
+    decision = router.route([(order_id, facts)], "receipt", keep_empty=False)[order_id]
     if not decision.placements:
         return False
     now = utcnow()
@@ -74,10 +87,11 @@ def _fill_order(conn: Connection, router: Router, order_id: int, actor: str) -> 
                 continue
             take = min(left, r.qty)
             left -= take
-            if take == r.qty:
-                conn.execute(update(Backorder).where(Backorder.id == r.id).values(state="filled", closed_at=now))
-            else:
-                conn.execute(update(Backorder).where(Backorder.id == r.id).values(qty=r.qty - take))
+            values: dict[str, object] = {"state": "filled", "closed_at": now} if take == r.qty else {"qty": r.qty - take}
+            done = conn.execute(update(Backorder).where(Backorder.id == r.id, Backorder.state == "open",
+                                                        Backorder.qty == r.qty).values(**values))
+            if done.rowcount != 1:
+                raise ConflictError(f"order {order_id}: its backorders changed while stock was given to them")
     status = status_from_lines(conn, order_id)
     current = conn.execute(select(Order.status).where(Order.id == order_id)).scalar_one()
     if status != current:

@@ -360,6 +360,9 @@ def decide(order: OrderFacts, sites: Mapping[int, Site], avail: Mapping[tuple[in
     trail: list[dict[str, Any]] = []
     if not view.lines:
         return Decision("allocated", None, explanation={"rules": [], "decided_by": "nothing to place", "how": ""})
+    if order.fulfilment == "pickup" and not order.locations:
+        return Decision("unroutable", None, explanation={
+            "rules": [], "decided_by": "pick-up", "how": "the pick-up store is not an active location"})
     for rule in rules.rules:
         why = _order_mismatch(rule.when, order)
         if why is not None:

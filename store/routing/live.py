@@ -156,11 +156,15 @@ class Router:
         longitude: float | None = None, ship_by: dt.date | None = None, fulfilment: str = "ship",
         pickup: int | None = None, placed_at: dt.datetime | None = None, cancel_after: dt.date | None = None,
     ) -> OrderFacts:
+        locations = self.locations(channel_id)
+        if fulfilment == "pickup":
+            # Only the pick-up store, whether or not it ships the channel's other orders.
+            locations = (pickup,) if pickup is not None and pickup in self.sites else ()
         return OrderFacts(
             channel=channel, partner=partner, priority=priority, country=country, region=region, latitude=latitude,
             longitude=longitude, ship_by=ship_by, fulfilment=fulfilment, pickup=pickup,
             placed_on=(placed_at or self.now).date(), cancel_after=cancel_after, today=self.today,
-            locations=self.locations(channel_id), lines=tuple(ln for ln in lines if ln.qty > 0),
+            locations=locations, lines=tuple(ln for ln in lines if ln.qty > 0),
         )
 
     def facts_of_order(self, order_id: int, lines: Iterable[LineFacts]) -> OrderFacts:
@@ -221,7 +225,8 @@ class Router:
         sku_of = {ln.line_no: ln.sku for ln in f.lines}
         return [(sku_of[n], loc, q) for n, loc, q in d.placements]
 
-    def route(self, items: Sequence[tuple[int, OrderFacts]], trigger: str) -> dict[int, Decision]:
+    def route(self, items: Sequence[tuple[int, OrderFacts]], trigger: str, *, keep_empty: bool = True
+              ) -> dict[int, Decision]:
         """Decide and reserve for each (order id, facts), in order; returns each final decision.
 
         The batch's reservations go to the database together; an order whose UPDATE found
@@ -240,16 +245,17 @@ class Router:
             got = [next(oks) for _ in ws]
             if all(got):
                 out[oid] = d
-                self._record(oid, trigger, d, inputs)
+                if keep_empty or d.placements:
+                    self._record(oid, trigger, d, inputs)
                 continue
             for (sku, loc, qty), ok in zip(ws, got):
                 if ok:
                     release(self.conn, sku, loc, qty)
             self._take(f, d, -1)
-            out[oid] = self._route_alone(oid, f, trigger)
+            out[oid] = self._route_alone(oid, f, trigger, keep_empty)
         return out
 
-    def _route_alone(self, oid: int, f: OrderFacts, trigger: str) -> Decision:
+    def _route_alone(self, oid: int, f: OrderFacts, trigger: str, keep_empty: bool) -> Decision:
         for _ in range(_ATTEMPTS):
             self._fetch({ln.sku for ln in f.lines}, again=True)
             d, inputs = self._decide(f)
@@ -257,7 +263,8 @@ class Router:
             got = reserve_many(self.conn, ws)
             if all(got):
                 self._take(f, d, 1)
-                self._record(oid, trigger, d, inputs)
+                if keep_empty or d.placements:
+                    self._record(oid, trigger, d, inputs)
                 return d
             for (sku, loc, qty), ok in zip(ws, got):
                 if ok:

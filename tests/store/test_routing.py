@@ -238,3 +238,34 @@ def test_a_cancel_rule_cancels_the_order_as_it_comes_in_and_tells_the_channel(ca
         (payload,) = conn.execute(select(OutboxMessage.payload).where(OutboxMessage.kind == "order_cancel")).scalars()
     assert payload["whole_order"] is True and payload["lines"][0]["qty"] == 2
     assert "all or nothing" in payload["reason"]
+
+
+def test_a_pickup_store_not_serving_the_channel_is_still_the_only_place(catalog: Store) -> None:
+    from store.setup import ChannelSpec
+
+    add_location(catalog, "SHOP", "Brooklyn shop", kind="store", priority=9)
+    apply_setup(catalog, Setup(channels=[ChannelSpec("web", "Web shop", "cart", locations=("A", "B"))]))
+    receive(catalog, "S1", "A", 5)
+    ingest(catalog, [order("p1", ("S1", 1), fulfilment="pickup", pickup_location="SHOP")])
+    assert order_row(catalog, "p1").status == "backordered" and reserved_at(catalog, "p1") == {}
+    receive(catalog, "S1", "SHOP", 2)
+    assert reserved_at(catalog, "p1") == {"SHOP": 1}
+
+
+def test_a_pickup_order_naming_no_store_we_have_waits_in_unroutable(catalog: Store) -> None:
+    receive(catalog, "S1", "A", 5)
+    ingest(catalog, [order("p1", ("S1", 1), fulfilment="pickup", pickup_location="NOPE")])
+    row = order_row(catalog, "p1")
+    assert (row.status, row.exception) == ("received", "unroutable")
+    assert row.exception_detail == "pick-up store 'NOPE' is not an active location"
+    assert level(catalog, "S1", "A") == (5, 0)
+
+
+def test_a_receipt_that_fills_nobody_records_nothing_and_stops(catalog: Store) -> None:
+    ingest(catalog, [order(f"w{i}", ("S1", 2)) for i in range(5)])
+    receive(catalog, "S1", "A", 1)  # not enough for any of them
+    assert {order_row(catalog, f"w{i}").status for i in range(5)} == {"backordered"}
+    assert count(catalog, RoutingDecision, RoutingDecision.trigger == "receipt") == 0
+    receive(catalog, "S1", "A", 3)  # 4 now: two orders
+    assert [order_row(catalog, f"w{i}").status for i in range(5)] == ["allocated"] * 2 + ["backordered"] * 3
+    assert count(catalog, RoutingDecision, RoutingDecision.trigger == "receipt") == 2
