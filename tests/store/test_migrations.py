@@ -3,15 +3,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, Table, insert, select, update
+from sqlalchemy import MetaData, Table, inspect, insert, select, update
 
 from store import Store, check, ingest, open_store, upgrade
 from store.catalog import NewSku, add_channel, add_location, add_skus
 from store.inventory import receive
 from store.types import utcnow
-from store.migrate import current_revision, head_revision
+from store.migrate import alembic_config, current_revision, head_revision
 from store.models import Base, Channel, OrderLine, Reservation, StockLevel
 from tests.conftest import PG_SCHEMA, drop_pg_schema, need_postgres, reset_pg_schema
 from tests.factories import order
@@ -74,3 +75,50 @@ def test_upgrading_a_store_with_orders_keeps_them(backend: str, tmp_path: Path) 
     store.dispose()
     if backend == "postgresql":
         drop_pg_schema(f"{PG_SCHEMA}_upgrade")
+
+
+def _downgrade(store: Store, revision: str) -> None:
+    """Alembic's downgrade on the store's connection, foreign keys off on SQLite for the table
+    copies, as store.migrate.upgrade does."""
+    cfg = alembic_config()
+    with store.engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.downgrade(cfg, revision)
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_downgrading_to_0005_and_back_leaves_exactly_what_the_models_describe(backend: str, tmp_path: Path) -> None:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'round.db'}"
+    else:
+        need_postgres()
+        url = reset_pg_schema(f"{PG_SCHEMA}_round")
+    store = open_store(url)
+    upgrade(store)
+    _downgrade(store, "0005")  # 0007 (the KPI view) goes first, then 0006
+    assert current_revision(store) == "0005"
+    with store.engine.connect() as conn:
+        seen = inspect(conn)
+        left = {"routing_rulesets", "routing_decisions", "location_load", "dropship_orders", "counters"} & set(
+            seen.get_table_names())
+        assert left == set()
+        assert "kpi_order_facts" not in seen.get_view_names()
+    upgrade(store)
+    assert current_revision(store) == head_revision()
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        assert "kpi_order_facts" in inspect(conn).get_view_names()
+    assert diff == []
+    store.dispose()
+    if backend == "postgresql":
+        drop_pg_schema(f"{PG_SCHEMA}_round")

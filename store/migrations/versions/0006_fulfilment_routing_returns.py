@@ -136,3 +136,4 @@ def downgrade() -> None:
     op.drop_index("ix_routing_decisions_at", table_name="routing_decisions")
     op.drop_index(op.f("ix_routing_decisions_order_id"), table_name="routing_decisions")
     op.drop_table("routing_decisions")
+    op.drop_table("routing_rulesets")
