@@ -90,5 +90,5 @@ def test_schedules_become_the_gateways_intervals(tmp_path: Path) -> None:
     assert (defaults.schedules, defaults.ack_overdue_after) == ({}, 86_400.0)  # every job at its default
     typo = load_config(_load(tmp_path, CONFIG.replace("stock_advice =", "stock_advise =")))
     with pytest.raises(ConfigFileError, match=r"gateway.schedules.stock_advise: no such job \(jobs: ack_overdue, "
-                                              r"stock_advice\)"):
+                                              r"stock_advice, auto_cancel\)"):
         to_gateway(typo, base=tmp_path, env={})

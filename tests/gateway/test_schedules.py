@@ -99,7 +99,7 @@ def test_jobs_run_when_due_in_registry_order_and_a_failure_is_tried_again(partne
         raise RuntimeError("the vendor portal is down")
 
     jobs = {"boom": Job(60.0, boom, "fails every time"), **JOBS}
-    settings = GatewaySettings(schedules={"stock_advice": None})  # off
+    settings = GatewaySettings(schedules={"stock_advice": None, "auto_cancel": None})  # off
     now = utcnow()
     first = run_due(store, settings, jobs=jobs, now=now)
     assert [(r.job, r.ok, r.detail) for r in first] == [
@@ -115,3 +115,26 @@ def test_jobs_run_when_due_in_registry_order_and_a_failure_is_tried_again(partne
 def test_with_every_job_off_there_is_no_schedules_worker(partners: Store) -> None:
     off = GatewaySettings(schedules={name: None for name in JOBS})
     assert Gateway(partners, off, holder="test").workers() == []
+
+
+def test_the_auto_cancel_job_ends_backorders_whose_day_has_come(store: Store) -> None:
+    from store import ingest
+    from store.catalog import add_channel
+    from store.routing.rules import Rule, Rules
+    from store.setup import Setup, apply_setup
+    from tests.factories import order
+
+    add_channel(store, "web", "Web shop", "cart")
+    add_location(store, "DAL", "Dallas DC")
+    add_skus(store, [NewSku("S1", "Lamp", 1999, "USD")])
+    apply_setup(store, Setup(routing=Rules(rules=(Rule("wait a week", otherwise="backorder",
+                                                       auto_cancel_after_days=7),))))
+    placed = utcnow() - dt.timedelta(days=8)
+    ingest(store, [order("late", ("S1", 2), placed_at=placed)])
+    only = GatewaySettings(schedules={"ack_overdue": None, "stock_advice": None})
+    (run,) = run_due(store, only, now=utcnow())
+    assert (run.job, run.ok, run.detail) == ("auto_cancel", True, "1 order(s) had backordered units auto-cancelled")
+    with store.read() as conn:
+        from store.models import Order
+
+        assert conn.execute(select(Order.status).where(Order.external_id == "late")).scalar_one() == "cancelled"
