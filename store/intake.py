@@ -401,9 +401,6 @@ class _Batch:
         insert_rows(self.conn, Order, rows)
         self._write_lines(ids, plans, line_ids)
         router.flush(self.actor)
-        for oid, d in decisions.items():
-            if d.outcome == "cancelled":
-                self._cancel_routed(oid, d)
         for (idx, order, ch), oid, status, plan, row in zip(fresh, ids, statuses, plans, rows):
             self.outcomes.append(Outcome(idx, ch.code, order.external_id, "created", oid, status))
             self.audits.append(self._event(oid, "order.received", order, status, plan, row["exception"]))
@@ -416,6 +413,9 @@ class _Batch:
                     "order_id": oid,
                 }
             )
+        for oid, d in decisions.items():
+            if d.outcome == "cancelled":
+                self._cancel_routed(oid, d)
 
     def _write_lines(
         self, order_ids: Sequence[int], plans: Sequence[list[_PlannedLine]], line_ids: Sequence[int] | None = None
@@ -454,6 +454,9 @@ class _Batch:
         """A routing rule cancelled the order as it came in: cancelled like any order, so the
         channel is told in the same words (written after the order's audit event, below)."""
         self.cancels.append((oid, f"routing rule {d.rule!r}: {d.explanation.get('how', '')}"[:500]))
+        for msg in self.outbox:  # the channel's acknowledgment says what became of it
+            if msg["kind"] == "order_ack" and msg["order_id"] == oid:
+                msg["payload"] = {**msg["payload"], "status": "cancelled"}
 
     def _event(
         self, oid: int, action: str, order: CanonicalOrder, status: str, plan: list[_PlannedLine] | None,
@@ -671,6 +674,8 @@ def route_open_units(conn: Connection, order_id: int, *, trigger: str, actor: st
     values: dict[str, Any] = {"auto_cancel_on": routed["auto_cancel_on"], "updated_at": now}
     if decision.outcome == "unroutable":
         values.update(exception=routed["exception"], exception_detail=routed["exception_detail"])
+    elif order.exception == "unroutable":  # placed (or held, or backordered) at last: out of the queue
+        values.update(exception=None, exception_detail=None)
     conn.execute(update(Order).where(Order.id == order_id).values(**values))
     router.flush(actor)
     if decision.outcome == "held":
@@ -678,7 +683,8 @@ def route_open_units(conn: Connection, order_id: int, *, trigger: str, actor: st
             move(conn, order_id, "on_hold", actor=actor, reason=decision.hold_reason, hold_kind="routing")
         return "on_hold"
     if decision.outcome == "cancelled":
-        return cancel_units_in(conn, order_id, None, actor=actor,
+        # Only what this routing was for: units already reserved or shipped on other lines stay.
+        return cancel_units_in(conn, order_id, {p.line_no: p.line.qty for _, p in todo}, actor=actor,
                                reason=f"routing rule {decision.rule!r}: {decision.explanation.get('how', '')}").status
     dst = status_from_lines(conn, order_id)
     if dst != order.status:

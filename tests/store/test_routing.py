@@ -238,6 +238,9 @@ def test_a_cancel_rule_cancels_the_order_as_it_comes_in_and_tells_the_channel(ca
         (payload,) = conn.execute(select(OutboxMessage.payload).where(OutboxMessage.kind == "order_cancel")).scalars()
     assert payload["whole_order"] is True and payload["lines"][0]["qty"] == 2
     assert "all or nothing" in payload["reason"]
+    with catalog.read() as conn:
+        (ack,) = conn.execute(select(OutboxMessage.payload).where(OutboxMessage.kind == "order_ack")).scalars()
+    assert ack["status"] == "cancelled"
 
 
 def test_a_pickup_store_not_serving_the_channel_is_still_the_only_place(catalog: Store) -> None:
