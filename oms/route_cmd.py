@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from oms.config import ConfigFileError, load_routing
 from store import Store, StoreError
+from store.intake import route_open_units
 from store.orders import find_order
 from store.models import Channel, Order, RoutingDecision
 from store.routing.replay import ReplayReport, Totals, replay
@@ -59,18 +60,35 @@ def _totals_table(report: ReplayReport, rules_name: str) -> list[str]:
 @click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default="CPU count",
               help="Processes replaying side by side.")
 @click.option("--explain", "explain_ref", metavar="ORDER", help="Print why ORDER (external id) went where it did.")
-@click.option("--channel", help="With --explain: the order's channel, when the id is not unique.")
+@click.option("--again", "again_ref", metavar="ORDER",
+              help="Route again what is open on ORDER (an unroutable order after a rule or location changed).")
+@click.option("--channel", help="With --explain or --again: the order's channel, when the id is not unique.")
 @click.pass_context
 def route(ctx: click.Context, dry_run: bool, since: str | None, until: str | None, rules_path: Path | None,
-          show: int, workers: int, explain_ref: str | None, channel: str | None) -> None:
-    """Replay routing against other rules (--dry-run), or explain one order's routing (--explain)."""
+          show: int, workers: int, explain_ref: str | None, again_ref: str | None, channel: str | None) -> None:
+    """Replay routing against other rules (--dry-run), explain one order's routing (--explain),
+    or route an order's open units again (--again)."""
     from oms.cli import BadConfig, _config_path, _open
 
     if explain_ref is not None:
         _explain(_open(ctx), explain_ref, channel)
         return
+    if again_ref is not None:
+        store = _open(ctx)
+        actor = os.environ.get("OMS_OPERATOR") or os.environ.get("USER") or "operator"
+
+        def _again(conn: Connection) -> str:
+            return route_open_units(conn, find_order(conn, again_ref, channel), trigger="operator", actor=actor)
+
+        try:
+            status = store.run(_again)
+        except StoreError as exc:
+            raise BadConfig(str(exc)) from exc
+        click.echo(f"{again_ref}: {status}")
+        _explain(store, again_ref, channel)
+        return
     if not dry_run:
-        raise click.UsageError("say --dry-run to replay past orders against rules, or --explain ORDER")
+        raise click.UsageError("say --dry-run to replay past orders against rules, --explain ORDER or --again ORDER")
     if since is None:
         raise click.UsageError("--dry-run needs --since DATE")
     path = rules_path or _config_path()
@@ -122,8 +140,10 @@ def _explain(store: Store, ref: str, channel: str | None) -> None:
 def explain_lines(d: Any) -> list[str]:
     """A decision as an operator reads it."""
     e = d.explanation
-    out = [f"  {d.at:%Y-%m-%d %H:%M} {d.trigger}: {d.outcome}"
-           + (f" by rule {d.rule!r}" if d.rule else " (fallback: best-ranked locations)")
+    by = f" by rule {d.rule!r}" if d.rule else (
+        " (fallback: best-ranked locations)" if d.outcome in ("allocated", "split", "backordered")
+        else f" ({e.get('decided_by', 'fallback')})")
+    out = [f"  {d.at:%Y-%m-%d %H:%M} {d.trigger}: {d.outcome}" + by
            + (f", est. cost {_money(d.cost_minor)}" if d.cost_minor is not None else "")]
     for step in e.get("rules", []):
         if not step.get("applies"):

@@ -103,3 +103,30 @@ def test_bad_rules_exit_2_naming_the_key(tmp_path: Path) -> None:
     init = _oms(tmp_path, "init")
     assert init.returncode == 2 and "split_lines needs split = true" in init.stderr
     assert _oms(tmp_path, "route", "--since", "2026-01-01").returncode == 2  # no --dry-run: a usage error
+
+
+def test_route_again_takes_an_order_out_of_the_unroutable_queue(tmp_path: Path) -> None:
+    (tmp_path / "oms.toml").write_text(CONFIG.replace('[routing]\n', '[routing]\nfallback = "unroutable"\n')
+                                       .replace('sort = ["distance"]', 'sort = ["distance"]\nlocations = { codes = ["RNO"] }'))
+    assert _oms(tmp_path, "init").returncode == 0
+    store = open_store(f"sqlite:///{tmp_path / 'oms.db'}")
+    add_skus(store, [NewSku(s, s) for s in ("S1", "S2", "S3")])
+    for s in ("S1", "S2", "S3"):
+        receive(store, s, "DAL", 50)  # only at DAL, and the rule takes RNO alone
+    store.dispose()
+    write_jsonl(tmp_path / "orders.jsonl", [order_json(1)])
+    assert _oms(tmp_path, "import", "orders", str(tmp_path / "orders.jsonl")).returncode == 0
+    (tmp_path / "oms.toml").write_text(CONFIG)  # the admin widens the rule
+    assert _oms(tmp_path, "init").returncode == 0
+    again = _oms(tmp_path, "route", "--again", "J00001")
+    assert again.returncode == 0, again.stderr
+    assert "J00001: allocated" in again.stdout
+    assert "operator: allocated by rule 'nearest'" in again.stdout
+    store = open_store(f"sqlite:///{tmp_path / 'oms.db'}")
+    with store.read() as conn:
+        from sqlalchemy import select
+
+        from store.models import Order
+
+        assert conn.execute(select(Order.exception).where(Order.external_id == "J00001")).scalar_one() is None
+    store.dispose()

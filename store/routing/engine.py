@@ -280,8 +280,8 @@ def _attempt(rule: Rule, view: _View, split: bool | None = None) -> _Attempt:
         placed = {n: q for n, _, q in best}
         missing = [(ln.line_no, ln.qty - placed.get(ln.line_no, 0)) for ln in view.lines
                    if ln.qty - placed.get(ln.line_no, 0) > 0]
-        return _Attempt(best, missing, records,
-                        f"no single location has every line (the most at {best_site.code}); the rule does not split")
+        most = f"the most at {best_site.code}" if best else "none has any line in full"
+        return _Attempt(best, missing, records, f"no single location has every line ({most}); the rule does not split")
 
     used: dict[tuple[int, int], int] = {}
     remaining = {ln.line_no: ln.qty for ln in view.lines}
@@ -289,12 +289,12 @@ def _attempt(rule: Rule, view: _View, split: bool | None = None) -> _Attempt:
     parts = 0
     notes: list[str] = []
     for site in ranked:
-        if rule.max_locations is not None and parts >= rule.max_locations:
-            notes.append(f"stopped at {rule.max_locations} locations")
-            break
         todo = [LineFacts(ln.line_no, ln.sku, remaining[ln.line_no], ln.unit_price_minor)
                 for ln in view.lines if remaining[ln.line_no] > 0]
         if not todo:
+            break
+        if rule.max_locations is not None and parts >= rule.max_locations:
+            notes.append(f"stopped at {rule.max_locations} locations")
             break
         trial = dict(used)
         taken = whole_lines(site, todo, trial, rule.split_lines)

@@ -239,7 +239,14 @@ class Router:
             decided.append((oid, f, d, inputs))
         wanted = [self._wanted(f, d) for _, f, d, _ in decided]
         flat = [w for ws in wanted for w in ws]
-        oks = iter(reserve_many(self.conn, flat))
+        # Taken in (sku, location) order, so two writers reserving overlapping stock lock rows in
+        # the same order and do not deadlock; the answers are put back in the decisions' order.
+        order = sorted(range(len(flat)), key=lambda i: (flat[i][0], flat[i][1]))
+        answers = reserve_many(self.conn, [flat[i] for i in order])
+        got_at = [False] * len(flat)
+        for i, ok in zip(order, answers):
+            got_at[i] = ok
+        oks = iter(got_at)
         out: dict[int, Decision] = {}
         for (oid, f, d, inputs), ws in zip(decided, wanted):
             got = [next(oks) for _ in ws]

@@ -3,8 +3,8 @@
 Each stored decision holds what it saw: the order's facts, the stock at each of its channel's
 locations and their load that day. Deciding again on those inputs with other rules shows what
 those rules would have done to each order, order by order; with the same rules it gives the
-same decision. Locations are taken as they are configured now, and each order sees the stock
-it saw live (the replay does not re-simulate how one changed order would leave different
+same decision, as long as the locations are configured as they were: they are taken as they
+are now (a location since deactivated is no candidate). Each order sees the stock it saw live (the replay does not re-simulate how one changed order would leave different
 stock for the next).
 """
 
@@ -22,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from sqlalchemy import func, select
 
 from ..db import Store
-from ..models import Channel, Order, RoutingDecision
+from ..models import Channel, Location, Order, RoutingDecision
 from .engine import Decision, Site, decide
 from .live import facts_from_json, load_sites
 from .rules import Rules, rules_from_dict, rules_to_dict
@@ -83,14 +83,6 @@ def _shape(outcome: str, placements: list[list[Any]], backordered: list[list[Any
     if backordered:
         text += "; backordered " + ", ".join(f"{n} x{q}" for n, q in backordered)
     return text
-
-
-def _code(sites: Mapping[int, Site], loc: int) -> str:
-    return sites[loc].code if loc in sites else f"location {loc}"
-
-
-def _codes(d: Decision, sites: Mapping[int, Site]) -> list[list[Any]]:
-    return [[n, _code(sites, loc), q] for n, loc, q in d.placements]
 
 
 def replay(
@@ -154,6 +146,7 @@ def _replay_range(
     report = ReplayReport()
     with store.read() as conn:
         sites = load_sites(conn)
+        names = {int(i): str(c) for i, c in conn.execute(select(Location.id, Location.code))}  # inactive ones too
         stmt = (
             select(RoutingDecision.id, RoutingDecision.order_id, RoutingDecision.outcome, RoutingDecision.cost_minor,
                    RoutingDecision.result, RoutingDecision.inputs, Order.external_id, Channel.code)
@@ -171,9 +164,10 @@ def _replay_range(
                 load = {loc: n for loc, n in inputs["load"]}
                 d = decide(facts, sites, avail, load, rules)
                 was = r.result
-                before = _shape(r.outcome, [[n, _code(sites, loc), q] for n, loc, q in was["placements"]],
+                before = _shape(r.outcome, [[n, names.get(loc, f"location {loc}"), q] for n, loc, q in was["placements"]],
                                 was["backordered"])
-                after = _shape(d.outcome, _codes(d, sites), [list(b) for b in d.backordered])
+                after = _shape(d.outcome, [[n, names.get(loc, f"location {loc}"), q] for n, loc, q in d.placements],
+                               [list(b) for b in d.backordered])
                 report.orders += 1
                 report.live.add(r.outcome, sum(q for _, q in was["backordered"]), r.cost_minor)
                 report.replayed.add(d.outcome, sum(q for _, q in d.backordered), d.cost_minor)

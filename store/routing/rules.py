@@ -173,7 +173,8 @@ def rules_from_dict(data: Mapping[str, Any]) -> Rules:
         when = _build(OrderFilter, raw.pop("when", {}) or {}, f"{where}.when")
         locations = _build(LocationFilter, raw.pop("locations", {}) or {}, f"{where}.locations")
         rules.append(_build(Rule, {**raw, "when": when, "locations": locations}, where))
-    coords = {str(k): (float(v[0]), float(v[1])) for k, v in (data.get("region_coordinates") or {}).items()}
+    # Regions are matched without regard to case ("us-tx" is "US-TX").
+    coords = {str(k).upper(): (float(v[0]), float(v[1])) for k, v in (data.get("region_coordinates") or {}).items()}
     result = Rules(rules=tuple(rules), fallback=str(data.get("fallback", "backorder")), region_coordinates=coords)
     result.validate()
     return result
