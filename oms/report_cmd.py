@@ -136,12 +136,15 @@ def _money(minor: float | int | None, currency: str | None) -> Decimal | None:
 _SUMMARY: tuple[tuple[str, Callable[[ChannelKpis], Cell]], ...] = (
     ("currency", lambda k: k.currency),
     ("orders", lambda k: k.orders),
+    ("replacements", lambda k: k.replacements),
     ("shipped", lambda k: k.shipped),
+    ("picked_up", lambda k: k.picked_up),
     ("hours_to_ship_median", lambda k: _hours(k.hours_to_ship.median)),
     ("hours_to_ship_p90", lambda k: _hours(k.hours_to_ship.p90)),
     ("hours_to_ship_mean", lambda k: _hours(k.hours_to_ship.mean)),
     ("on_time", lambda k: k.on_time),
     ("on_time_pct", lambda k: _pct(k.on_time_rate)),
+    ("overdue_unshipped", lambda k: k.overdue_unshipped),
     ("cancelled", lambda k: k.cancelled),
     ("cancelled_pct", lambda k: _pct(k.cancellation_rate)),
     ("partly_cancelled", lambda k: k.partly_cancelled),
@@ -175,7 +178,7 @@ _ORDER_HEADER = (
     "order_id", "channel", "external_id", "buyer_name", "status", "received_at_utc", "placed_at_utc",
     "requested_ship_date", "first_shipped_at_utc", "hours_to_ship", "on_time", "units_ordered", "units_shipped",
     "units_cancelled", "cancelled", "cancel_reason", "backordered", "oversold", "rmas", "units_returned", "cost",
-    "currency",
+    "currency", "fulfilment", "origin_kind", "overdue",
 )
 
 
@@ -186,7 +189,7 @@ def order_rows(facts: Sequence[OrderFact]) -> list[list[Cell]]:
             f.order_id, f.channel, f.external_id, f.buyer_name, f.status, f.received_at, f.placed_at,
             f.requested_ship_date, f.first_shipped_at, _hours(f.hours_to_ship), f.on_time, f.units_ordered,
             f.units_shipped, f.units_cancelled, f.cancelled, f.cancel_reason, f.backordered, f.oversold, f.rmas,
-            f.units_returned, _money(f.cost_minor, f.currency), f.currency,
+            f.units_returned, _money(f.cost_minor, f.currency), f.currency, f.fulfilment, f.origin_kind, f.overdue,
         ])
     return rows
 
@@ -213,19 +216,23 @@ def _cost(k: ChannelKpis) -> str:
 
 _TABLE: tuple[tuple[str, Callable[[ChannelKpis], str]], ...] = (
     ("orders received", lambda k: str(k.orders)),
+    ("  replacements (apart)", lambda k: str(k.replacements)),
     ("shipped", lambda k: str(k.shipped)),
+    ("picked up", lambda k: str(k.picked_up)),
     ("order to ship, median", lambda k: _h(k.hours_to_ship.median)),
     ("order to ship, p90", lambda k: _h(k.hours_to_ship.p90)),
     ("order to ship, mean", lambda k: _h(k.hours_to_ship.mean)),
     ("on-time ship rate", lambda k: _ratio(k.on_time, k.shipped, k.on_time_rate)),
+    ("  not shipped, overdue", lambda k: str(k.overdue_unshipped)),
     ("cancellation rate", lambda k: _ratio(k.cancelled, k.orders, k.cancellation_rate)),
     ("partly cancelled orders", lambda k: str(k.partly_cancelled)),
     ("  their cancelled units", lambda k: str(k.units_partly_cancelled)),
     ("backorder incidents", lambda k: str(k.backordered)),
     ("oversell incidents", lambda k: str(k.oversold)),
     ("return rate (units)", lambda k: _ratio(k.units_returned, k.units_shipped, k.return_rate)),
-    ("RMAs per shipped order",
-     lambda k: "-" if k.rmas_per_shipped_order is None else f"{k.rmas_per_shipped_order:.2f} ({k.rmas}/{k.shipped})"),
+    ("RMAs per order delivered",
+     lambda k: "-" if k.rmas_per_shipped_order is None
+     else f"{k.rmas_per_shipped_order:.2f} ({k.rmas}/{k.shipped + k.picked_up})"),
     ("cost per shipped order", _cost),
     ("  shipped, cost unknown", lambda k: str(k.uncosted)),
 )
@@ -242,7 +249,8 @@ def table_text(kpis: KpiReport, first: dt.date, last: dt.date) -> str:
     widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(heads)]
     lines = [
         f"KPIs of the orders received {first} .. {last} (UTC)",
-        f"on time: shipped by the requested ship date, else within {kpis.sla_days} day(s) of the order",
+        f"on time: shipped by the requested ship date, else within {kpis.sla_days} day(s) of the order"
+        " (UTC days; over shipped orders, the overdue unshipped ones shown apart)",
         "",
         " " * label_w + "".join(f"  {h:>{w}}" for h, w in zip(heads, widths)),
     ]

@@ -4,12 +4,19 @@ A period is a cohort: the orders *received* in [since, until). Their shipments,
 cancellations and returns count whenever they happened, so a report on last month keeps
 filling in as last month's orders ship and come back.
 
-    orders received      orders whose intake falls in the period
-    order to ship        hours from the order being placed (else received) to its first
+    orders received      orders whose intake falls in the period; an exchange or reship a
+                         return made (orders.origin_kind) is no customer order: it is counted
+                         apart (`replacements`), in neither orders, cancellations, backorder nor
+                         oversell incidents, but its shipments, returns and costs count
+    order to ship        hours from the order being placed (else received; received also when
+                         the channel says it was placed later than it reached us) to its first
                          shipment leaving; median, p90 and mean over the orders that shipped
     on-time ship rate    shipped orders whose first shipment left on or before the requested
-                         ship date (UTC days); an order without one is due `sla_days` days
-                         after the day it was placed (else received)
+                         ship date (UTC days: there is no business time zone yet); an order
+                         without one is due `sla_days` days after the day it was placed (else
+                         received). Over shipped orders only: the orders not shipped, not
+                         cancelled and due before the report's last day (the UTC day of
+                         `until`, exclusive, less a day) are counted as `overdue_unshipped`
     cancellation rate    cancelled orders / orders received; orders cancelled in part (a line
                          or some units) are counted apart, with their cancelled units
     backorder incidents  orders with any backorder row: at intake, on a change, ever
@@ -19,16 +26,16 @@ filling in as last month's orders ship and come back.
                          have. An EDI, CSV or manual order that backorders was never promised
                          stock by us and is a backorder incident only. An oversold order later
                          cancelled "out of stock" is the same incident, counted once.
-    return rate          units received back / units shipped; RMAs (not cancelled) per
-                         shipped order
+    return rate          units received back / units shipped (or picked up); RMAs (not
+                         cancelled) per order shipped or picked up
     cost per order       per shipped order: the cost of its shipments (known when every
                          shipment that left has one) plus routing's cost of the locations it
                          chose, averaged over the shipped orders with either known; those with
                          neither are counted as `uncosted`. Costs are read in the channel's
                          currency (the schema keeps none of their own).
 
-Pick-up orders leave through the store's counter, not a shipment, and are not in the
-shipping figures. Nothing here writes. Percentiles are computed here from the view's rows:
+Pick-up orders leave through the store's counter, not a shipment: they are in no order-to-ship,
+on-time, overdue or cost figure, and are counted as `picked_up` once collected. Nothing here writes. Percentiles are computed here from the view's rows:
 SQLite has no percentile function.
 """
 
@@ -94,6 +101,8 @@ kpi_order_facts = Table(
     Column("status", String),
     Column("currency", String),
     Column("total_minor", BigInteger),
+    Column("fulfilment", String),
+    Column("origin_kind", String),
     Column("received_at", UTCDateTime),
     Column("placed_at", UTCDateTime),
     Column("started_at", UTCDateTime),
@@ -149,10 +158,13 @@ class ChannelKpis:
 
     channel: str
     currency: str | None  # the currency costs are shown in; None when channels differ
-    orders: int
-    shipped: int  # orders with at least one shipment that left
+    orders: int  # customer orders: no replacements
+    replacements: int  # exchange and reship orders made by returns
+    shipped: int  # orders with at least one shipment that left (no pick-up orders)
+    picked_up: int  # pick-up orders collected
     hours_to_ship: Hours
     on_time: int  # shipped orders whose first shipment left by the day due
+    overdue_unshipped: int  # not shipped, not cancelled, due before the report's last day
     cancelled: int
     partly_cancelled: int  # orders not cancelled of which some units were
     units_ordered: int
@@ -181,7 +193,8 @@ class ChannelKpis:
 
     @property
     def rmas_per_shipped_order(self) -> float | None:
-        return _rate(self.rmas, self.shipped)
+        """RMAs per order delivered: shipped or picked up (both can be returned)."""
+        return _rate(self.rmas, self.shipped + self.picked_up)
 
     @property
     def cost_per_order_minor(self) -> float | None:
@@ -211,7 +224,7 @@ class OrderFact:
     requested_ship_date: dt.date | None
     first_shipped_at: dt.datetime | None
     hours_to_ship: float | None
-    on_time: bool | None  # None until it ships
+    on_time: bool | None  # None until it ships, and for a pick-up order
     units_ordered: int
     units_shipped: int
     units_cancelled: int
@@ -223,6 +236,9 @@ class OrderFact:
     units_returned: int
     cost_minor: int | None
     currency: str  # the channel's, which costs are read in
+    fulfilment: str  # "ship" or "pickup"
+    origin_kind: str | None  # "exchange" or "reship" for an order a return made
+    overdue: bool  # not shipped, not cancelled, due before the report's last day
 
 
 def _check_period(since: dt.datetime, until: dt.datetime, sla_days: int) -> None:
@@ -256,10 +272,28 @@ def _in_period(conn: Connection, since: dt.datetime, until: dt.datetime, channel
     return cond
 
 
+def _due(sla_days: int) -> ColumnElement[int]:
+    f = kpi_order_facts.c
+    return func.coalesce(f.requested_day, f.start_day + sla_days)
+
+
 def _on_time(sla_days: int) -> ColumnElement[int]:
     f = kpi_order_facts.c
-    due = func.coalesce(f.requested_day, f.start_day + sla_days)
-    return case((and_(f.shipped_day.is_not(None), f.shipped_day <= due), 1), else_=0)
+    return case((and_(f.shipped_day.is_not(None), f.shipped_day <= _due(sla_days)), 1), else_=0)
+
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def _overdue(sla_days: int, until: dt.datetime) -> ColumnElement[int]:
+    """1 for an order not shipped, not cancelled, whose due day is before the report's last
+    day (the UTC day before `until`; `until` is exclusive): its day to ship has passed."""
+    f = kpi_order_facts.c
+    last_day = ((until.astimezone(dt.timezone.utc) - dt.timedelta(microseconds=1)).date() - _EPOCH).days
+    return case(
+        (and_(f.first_shipped_at.is_(None), f.cancelled == 0, f.fulfilment != "pickup", _due(sla_days) < last_day), 1),
+        else_=0,
+    )
 
 
 def kpi_report(
@@ -273,7 +307,8 @@ def kpi_report(
     stmt = select(
         f.channel, f.channel_currency, f.hours_to_ship, _on_time(sla_days), f.cancelled, f.units_ordered,
         f.units_cancelled, f.backordered, f.oversold, f.units_shipped, f.units_returned, f.units_return_authorised,
-        f.rmas, f.shipping_cost_minor, f.routing_cost_minor,
+        f.rmas, f.shipping_cost_minor, f.routing_cost_minor, f.fulfilment, f.origin_kind,
+        _overdue(sla_days, until),
     )
     tallies: dict[str, _Tally] = {}
     with _reading(store) as conn:
@@ -298,22 +333,30 @@ class _Tally:
 
     def add(self, row: Sequence[Any]) -> None:
         (_, _, hours, on_time, cancelled, ordered, units_cancelled, backordered, oversold, shipped_units, returned,
-         authorised, rmas, shipping_cost, routing_cost) = row
+         authorised, rmas, shipping_cost, routing_cost, fulfilment, origin_kind, overdue) = row
         n = self.n
-        n["orders"] += 1
-        n["units_ordered"] += ordered
-        n["backordered"] += backordered
-        n["oversold"] += oversold
+        if origin_kind is not None:  # an exchange or reship: not a customer's order
+            n["replacements"] += 1
+        else:
+            n["orders"] += 1
+            n["units_ordered"] += ordered
+            n["backordered"] += backordered
+            n["oversold"] += oversold
+            if cancelled:
+                n["cancelled"] += 1
+            elif units_cancelled:
+                n["partly_cancelled"] += 1
+                n["units_partly_cancelled"] += units_cancelled
         n["units_shipped"] += shipped_units
         n["units_returned"] += returned
         n["units_return_authorised"] += authorised
         n["rmas"] += rmas
-        if cancelled:
-            n["cancelled"] += 1
-        elif units_cancelled:
-            n["partly_cancelled"] += 1
-            n["units_partly_cancelled"] += units_cancelled
+        if fulfilment == "pickup":  # handed over at the counter: no shipping figure
+            if hours is not None:
+                n["picked_up"] += 1
+            return
         if hours is None:  # not shipped (yet)
+            n["overdue_unshipped"] += overdue
             return
         self.hours.append(float(hours))
         n["shipped"] += 1
@@ -357,7 +400,7 @@ def order_facts(
         f.order_id, f.channel, f.external_id, f.buyer_name, f.status, f.received_at, f.placed_at,
         f.requested_ship_date, f.first_shipped_at, f.hours_to_ship, _on_time(sla_days), f.units_ordered,
         f.units_shipped, f.units_cancelled, f.cancelled, f.cancel_reason, f.backordered, f.oversold, f.rmas,
-        f.units_returned, f.cost_minor, f.channel_currency,
+        f.units_returned, f.cost_minor, f.channel_currency, f.fulfilment, f.origin_kind, _overdue(sla_days, until),
     ).order_by(f.received_at, f.order_id)
     with _reading(store) as conn:
         rows = conn.execute(stmt.where(_in_period(conn, since, until, channel))).all()
@@ -366,10 +409,11 @@ def order_facts(
             order_id=int(r[0]), channel=r[1], external_id=r[2], buyer_name=r[3], status=r[4], received_at=r[5],
             placed_at=r[6], requested_ship_date=r[7], first_shipped_at=r[8],
             hours_to_ship=None if r[9] is None else float(r[9]),
-            on_time=None if r[8] is None else bool(r[10]),
+            on_time=None if r[8] is None or r[22] == "pickup" else bool(r[10]),
             units_ordered=int(r[11]), units_shipped=int(r[12]), units_cancelled=int(r[13]), cancelled=bool(r[14]),
             cancel_reason=r[15], backordered=bool(r[16]), oversold=bool(r[17]), rmas=int(r[18]),
             units_returned=int(r[19]), cost_minor=None if r[20] is None else int(r[20]), currency=r[21],
+            fulfilment=r[22], origin_kind=r[23], overdue=bool(r[24]),
         )
         for r in rows
     ]

@@ -315,3 +315,100 @@ def test_a_later_migration_that_copies_a_table_the_view_reads_still_runs(tmp_pat
         assert conn.exec_driver_sql("SELECT channel FROM kpi_order_facts").all() == []
         assert "later" in {c["name"] for c in inspect(conn).get_columns("orders")}
     store.dispose()
+
+
+def test_units_authorised_for_return_count_what_a_closed_rma_received_not_what_it_asked(catalog: Store) -> None:
+    receive(catalog, "S1", "A", 100)
+    (oid,) = _ids(catalog, order("three", ("S1", 3)))
+    _ship(catalog, oid)
+    first = returns.authorise(catalog, oid, [returns.RmaLine(1, 3, "too big")]).rma
+    returns.receive(catalog, first, "A", [returns.Receipt(1, 1)])  # only one came back
+    returns.inspect(catalog, first, [returns.Disposition(1, restock=1)])
+    returns.resolve(catalog, first, resolution="refund", refund_minor=1000)
+    returns.authorise(catalog, oid, [returns.RmaLine(1, 2, "the other two after all")])  # what is left
+    web = _row(_report(catalog), "web")
+    assert (web.units_shipped, web.units_return_authorised, web.units_returned) == (3, 3, 1)
+
+
+def test_an_exchange_order_is_no_order_received_nor_an_oversell_but_is_counted_apart(catalog: Store) -> None:
+    receive(catalog, "S1", "A", 10)
+    (oid,) = _ids(catalog, order("a1", ("S1", 1), channel="amz"))
+    _ship(catalog, oid)
+    rma = returns.authorise(catalog, oid, [returns.RmaLine(1, 1, "wrong colour")], resolution="exchange").rma
+    returns.receive(catalog, rma, "A", [returns.Receipt(1, 1)])
+    returns.inspect(catalog, rma, [returns.Disposition(1, restock=1)])
+    # S2 has no stock: the exchange order is backordered, which the marketplace never sold us short on.
+    view = returns.resolve(catalog, rma, items=[returns.Replacement("S2", 1)])
+    assert view.new_order_status == "backordered"
+    amz = _row(_report(catalog), "amz")
+    assert (amz.orders, amz.replacements) == (1, 1)
+    assert (amz.backordered, amz.oversold, amz.cancelled, amz.units_ordered) == (0, 0, 0, 1)
+    now = utcnow()
+    kinds = {f.external_id: f.origin_kind for f in order_facts(catalog, now - DAY, now + DAY)}
+    assert kinds == {"a1": None, f"a1-{rma}": "exchange"}
+
+
+def test_pick_up_orders_are_in_no_shipping_time_on_time_or_cost_figure(catalog: Store) -> None:
+    from store.pickup import picked_up, ready_for_pickup
+
+    receive(catalog, "S1", "A", 10)
+    receive(catalog, "S1", "B", 10)
+    today = utcnow().date()
+    now = utcnow()
+    shipped, collected = _ids(
+        catalog,
+        order("ship-late", ("S1", 1), placed_at=now - 10 * HOUR, requested_ship_date=today - 2 * DAY),
+        order("collect", ("S1", 1), placed_at=now - 40 * HOUR, requested_ship_date=today - 2 * DAY,
+              fulfilment="pickup", pickup_location="B"),
+    )
+    _ship(catalog, shipped)
+    assert ready_for_pickup(catalog, collected) == "B"
+    picked_up(catalog, collected, collected_by="J. Smith")
+    web = _row(_report(catalog), "web")
+    assert (web.orders, web.shipped, web.picked_up) == (2, 1, 1)
+    assert web.hours_to_ship.count == 1 and web.hours_to_ship.median == pytest.approx(10, abs=0.05)
+    assert (web.on_time, web.uncosted, web.costed) == (0, 1, 0)
+    assert web.units_shipped == 2 and web.rmas_per_shipped_order == 0.0
+    facts = {f.external_id: f for f in order_facts(catalog, now - DAY, now + DAY)}
+    assert facts["collect"].fulfilment == "pickup" and facts["collect"].on_time is None
+
+
+def test_an_order_placed_after_it_reached_us_starts_its_clock_when_it_reached_us(catalog: Store) -> None:
+    receive(catalog, "S1", "A", 10)
+    now = utcnow()
+    ahead, normal = _ids(catalog, order("ahead", ("S1", 1), placed_at=now + 3 * HOUR),  # the channel's clock is fast
+                         order("normal", ("S1", 1), placed_at=now - 4 * HOUR))
+    _ship(catalog, ahead, normal)
+    web = _row(_report(catalog), "web")
+    assert web.hours_to_ship.count == 2
+    assert web.hours_to_ship.mean == pytest.approx(2, abs=0.05)  # (0 + 4) / 2, never (-3 + 4) / 2
+    facts = {f.external_id: f for f in order_facts(catalog, now - DAY, now + DAY)}
+    assert facts["ahead"].hours_to_ship == pytest.approx(0, abs=0.05)
+    assert facts["ahead"].placed_at is not None and facts["ahead"].placed_at > facts["ahead"].received_at
+
+
+def test_orders_past_their_due_day_and_not_shipped_are_counted_overdue(catalog: Store) -> None:
+    receive(catalog, "S1", "A", 100)
+    now = utcnow()
+    today = now.date()
+    ids = _ids(
+        catalog,
+        order("due-yesterday", ("S1", 1), requested_ship_date=today - DAY),  # overdue
+        order("placed-5d", ("S1", 1), placed_at=now - 5 * DAY),  # due 3 days ago by the SLA: overdue
+        order("due-today", ("S1", 1), requested_ship_date=today),  # today is not over yet
+        order("cancelled", ("S1", 1), requested_ship_date=today - 3 * DAY),
+        order("shipped-late", ("S1", 1), requested_ship_date=today - 3 * DAY),  # late, but shipped
+        order("collect", ("S1", 1), requested_ship_date=today - 3 * DAY, fulfilment="pickup", pickup_location="A"),
+    )
+    cancel(catalog, ids[3], "customer asked")
+    _ship(catalog, ids[4])
+    midnight = dt.datetime.combine(today, dt.time(), dt.timezone.utc)
+    # The report's last day is today: `until` is the midnight after it.
+    web = _row(kpi_report(catalog, midnight - DAY, midnight + DAY), "web")
+    assert (web.shipped, web.on_time, web.overdue_unshipped) == (1, 0, 2)
+    overdue = {f.external_id for f in order_facts(catalog, midnight - DAY, midnight + DAY) if f.overdue}
+    assert overdue == {"due-yesterday", "placed-5d"}
+    generous = kpi_report(catalog, midnight - DAY, midnight + DAY, sla_days=10)
+    assert _row(generous, "web").overdue_unshipped == 1  # placed-5d is due in 5 days with a 10-day promise
+    # A report whose last day is tomorrow: what is due today and not shipped is overdue by then.
+    assert _row(kpi_report(catalog, midnight - DAY, midnight + 2 * DAY), "web").overdue_unshipped == 3

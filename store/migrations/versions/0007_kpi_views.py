@@ -50,7 +50,10 @@ _RETURNED = "FROM returns rt JOIN return_lines rl ON rl.return_id = rt.id WHERE 
 
 
 def _facts_sql(f: dict[str, str]) -> str:
-    started = "COALESCE(o.placed_at, o.received_at)"
+    # The clock starts when the order was placed, unless the channel says it was placed after
+    # it reached us (the channel's clock runs ahead of ours): then when it reached us.
+    placed_late = f["hours"].format(a="o.placed_at", b="o.received_at")
+    started = f"CASE WHEN o.placed_at IS NOT NULL AND {placed_late} <= 0 THEN o.placed_at ELSE o.received_at END"
     first_shipped = f"(SELECT MIN(s.shipped_at) {_SHIPPED})"
     # The lines intake could not reserve, as its `order.received` event lists them.
     intake_backordered = "COALESCE({}, 0)".format(
@@ -78,6 +81,8 @@ SELECT
     o.status AS status,
     o.currency AS currency,
     o.total_minor AS total_minor,
+    o.fulfilment AS fulfilment,
+    o.origin_kind AS origin_kind,
     o.received_at AS received_at,
     o.placed_at AS placed_at,
     {started} AS started_at,
@@ -99,7 +104,8 @@ SELECT
     CASE WHEN c.kind IN ('marketplace', 'cart') AND {intake_backordered} > 0 AND {has_backorder}
          THEN 1 ELSE 0 END AS oversold,
     (SELECT COUNT(*) FROM returns rt WHERE rt.order_id = o.id AND rt.status <> 'cancelled') AS rmas,
-    COALESCE((SELECT SUM(rl.qty) {_RETURNED}), 0) AS units_return_authorised,
+    COALESCE((SELECT SUM(CASE WHEN rt.status = 'closed' THEN rl.qty_received ELSE rl.qty END) {_RETURNED}), 0)
+        AS units_return_authorised,
     COALESCE((SELECT SUM(rl.qty_received) {_RETURNED}), 0) AS units_returned,
     {shipping_cost} AS shipping_cost_minor,
     {routing_cost} AS routing_cost_minor,
