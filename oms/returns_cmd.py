@@ -199,7 +199,8 @@ def inspect_cmd(ctx: click.Context, rma: str, line_no: int, restock: int, at: st
 @click.argument("rma")
 @click.option("--resolution", type=click.Choice(RESOLUTIONS), default=None,
               help="Default: the one given at authorisation.")
-@click.option("--refund", default=None, help="Refund amount in the order's currency (default: the authorised one).")
+@click.option("--refund", default=None, help="Refund amount in the order's currency (default: the authorised one); "
+              "alone, with no resolution chosen, it means --resolution refund.")
 @click.option("--item", "items", multiple=True, callback=_items,
               help="SKU:QTY to send in exchange (default: the returned items).")
 @click.pass_context

@@ -508,10 +508,12 @@ def resolve(
         if ret.status != "inspected":
             raise ReturnError(f"{key} is {ret.status}; it cannot be resolved again")
         how = resolution or ret.resolution
+        if how is None and refund_minor is not None:
+            how = "refund"  # an amount and nothing else said: a refund
         if how is None:
-            raise ReturnError(f"{key}: say how to resolve it: {', '.join(RESOLUTIONS)}")
+            raise ReturnError(f"{key}: say how to resolve it: --resolution {'|'.join(RESOLUTIONS)}")
         if how != "refund" and refund_minor is not None:
-            raise ReturnError(f"{key}: a refund amount goes with resolution refund, not {how}")
+            raise ReturnError(f"{key}: a refund amount (--refund AMOUNT) goes with --resolution refund, not {how}")
         if how != "exchange" and items:
             raise ReturnError(f"{key}: replacement items go with an exchange, not a {how}")
         order = _load(conn, ret.order_id)
@@ -522,7 +524,7 @@ def resolve(
         if how == "refund":
             amount = refund_minor if refund_minor is not None else ret.refund_minor
             if amount is None:
-                raise ReturnError(f"{key}: a refund needs an amount")
+                raise ReturnError(f"{key}: a refund needs an amount: give --refund AMOUNT")
             _check_refund(conn, ret.order_id, order.external_id, currency, amount, ret.id)
             values.update(refund_minor=amount, currency=currency)
             detail.update(refund_minor=amount, currency=currency)

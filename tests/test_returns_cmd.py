@@ -97,3 +97,23 @@ def test_an_exchange_from_the_command_line(catalog: Store, db_url: str, tmp_path
     assert level(catalog, "S1", "A") == (5, 0)  # 5 in, 1 shipped, 1 restocked
     proc = oms("list", str(oid))  # the order's number works where no external id matches
     assert proc.returncode == 0 and "RMA-000001  closed" in proc.stdout
+
+
+def test_resolve_with_only_an_amount_refunds_it(catalog: Store, db_url: str, tmp_path: Path) -> None:
+    receive(catalog, "S1", "A", 5)
+    oid = ingest(catalog, [order("8001", ("S1", 1))]).outcomes[0].order_id
+    assert oid is not None
+    ship_reserved(catalog, oid, carrier="UPS", tracking="1Z8001")
+
+    def oms(*args: str) -> subprocess.CompletedProcess[str]:
+        return _oms(tmp_path, db_url, "return", *args)
+
+    assert oms("authorise", "8001", "--line", "1:1:changed mind").returncode == 0
+    assert oms("receive", "1", "--location", "A", "--line", "1:1").returncode == 0
+    assert oms("inspect", "1", "--line", "1", "--restock", "1").returncode == 0
+    proc = oms("resolve", "1")
+    assert proc.returncode == 2 and "say how to resolve it: --resolution refund|exchange|reship" in proc.stderr
+    proc = oms("resolve", "1", "--refund", "7.50")
+    assert proc.returncode == 0, proc.stderr
+    assert "RMA-000001  closed" in proc.stdout and "refund 7.50 USD" in proc.stdout
+    assert count(catalog, OutboxMessage, OutboxMessage.kind == "refund") == 1

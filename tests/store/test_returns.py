@@ -322,6 +322,21 @@ def test_exchange_of_an_unknown_sku_is_refused_and_creates_nothing(desk: Store) 
     assert get_return(desk, rma).status == "inspected"
 
 
+def test_resolve_takes_an_amount_alone_as_a_refund_and_names_the_flags_it_needs(desk: Store) -> None:
+    rma = authorise(desk, _oid(desk, "W1"), [RmaLine(1, 1, "too small")]).rma  # no resolution chosen yet
+    _received(desk, rma, Receipt(1, 1))
+    inspect(desk, rma, [Disposition(1, restock=1)])
+    with pytest.raises(ReturnError, match=r"RMA-000001: say how to resolve it: --resolution refund\|exchange\|reship"):
+        resolve(desk, rma)
+    with pytest.raises(ReturnError, match=r"RMA-000001: a refund needs an amount: give --refund AMOUNT"):
+        resolve(desk, rma, resolution="refund")
+    with pytest.raises(ReturnError, match=r"a refund amount \(--refund AMOUNT\) goes with --resolution refund, not reship"):
+        resolve(desk, rma, resolution="reship", refund_minor=500)
+    view = resolve(desk, rma, refund_minor=500)
+    assert (view.status, view.resolution, view.refund) == ("closed", "refund", "5.00 USD")
+    assert count(desk, OutboxMessage, OutboxMessage.kind == "refund") == 1
+
+
 def test_reship_sends_the_received_items_again_on_a_linked_order(desk: Store) -> None:
     add_partner(desk, "acme", "ACME Retail", isa_qualifier="ZZ", isa_id="ACME", gs_id="ACME",
                 our_isa_qualifier="ZZ", our_isa_id="US", our_gs_id="US")
