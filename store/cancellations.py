@@ -21,7 +21,9 @@ ready). Writes, in one transaction: the lines' qty_cancelled, the reservations a
 an `order.units_cancelled` audit event and (unless `notify=False`, for a cancellation the
 channel itself asked for) an `order_cancel` outbox row for the order's channel with the lines
 and units cancelled and the reason; for an EDI partner that takes 855s the dispatcher turns it
-into an 855 showing the cancelled lines.
+into an 855 showing the cancelled lines. The order's dropship POs follow what it still holds at
+each vendor (store.dropship.resync_dropship): a PO ordering units now cancelled is cancelled,
+and what is still reserved there is ordered again.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from sqlalchemy import Connection, func, select, update
 
 from .counters import take
 from .db import Store
-from .dropship import cancel_dropship
+from .dropship import resync_dropship
 from .errors import TransitionError
 from .journal import audit, enqueue
 from .models import Channel, Order, OrderLine, Sku
@@ -112,6 +114,8 @@ def cancel_units_in(
         released += from_reserved
         closed += from_backorder
     status = _settle(conn, order, reason, actor)
+    # What a vendor was to ship of the units cancelled: its PO no longer says what we want.
+    resync_dropship(conn, order_id, actor=actor, reason=reason)
     done = Cancelled(order_id, order.external_id, status, tuple(wanted.items()), released, closed)
     audit(conn, actor, "order", order_id, "order.units_cancelled", {
         "lines": {str(n): q for n, q in done.lines}, "reason": reason, "released": released,
@@ -161,7 +165,6 @@ def _settle(conn: Connection, order: OrderSummary, reason: str, actor: str) -> s
     if open_units == 0:
         if not shipped:
             move(conn, order.id, "cancelled", actor=actor, reason=reason)  # order.cancelled says the rest
-            cancel_dropship(conn, order.id, actor=actor, reason=why)  # what a vendor was to ship
             return "cancelled"
         if order.status == "on_hold":  # nothing left to hold: the hold ends with what shipped
             move(conn, order.id, "partially_shipped", actor=actor, reason=why)

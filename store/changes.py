@@ -18,7 +18,9 @@ Anything else changes nothing and puts the order in the `change_conflict` queue 
 reason: a line the change names that is not on the order, fewer units than already shipped,
 cancelling after shipping, an order already shipped, closed or cancelled. The source document
 stays in the store for the operator. Each applied change bumps the order's version (so a
-new 855 can answer it) and is audited with what it did.
+new 855 can answer it) and is audited with what it did. The order's dropship POs then follow
+what it holds at each vendor (store.dropship.resync_dropship): a PO for units the change took
+away is cancelled and what is left there ordered again; units added there are ordered.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from .db import Store
 from .errors import TransitionError
 from .intake import SkuResolver, _book_placed, _chunks, _PlannedLine
 from .catalog import channel_location_ids
+from .dropship import resync_dropship
 from .inventory import reserve, reserve_many
 from .journal import audit
 from .models import Channel, Order, OrderLine, Reservation, StockLevel
@@ -185,6 +188,10 @@ def apply_change(store: Store, change: OrderChange, *, actor: str = "edi", docum
             reason = str(exc)
             _flag(conn, row, reason, actor, document_id)
             return ChangeOutcome("conflict", row.id, row.status, reason)
+        why = "changed by the customer" + (f": {change.reason}" if change.reason else "")
+        resynced = resync_dropship(conn, row.id, actor=actor, reason=why)
+        if resynced:
+            done.append(resynced.text())
         detail: dict[str, Any] = {"external_id": change.external_id, "done": list(done), "status": status}
         if document_id is not None:
             detail["document_id"] = document_id
