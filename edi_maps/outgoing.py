@@ -19,9 +19,11 @@ Each call runs in two phases, so that pyx12 (tens of milliseconds) never holds t
               then record the `Interchange` (out, pending_ack), the outbox row and an audit event.
 
 The document says what phase 1 read: a change committed between the phases is as if it had
-come just after the call. A partner whose `trading_partners.config` has a `documents` list
-(from oms.toml; no list means every document) that leaves the set out gets nothing: the call
-builds nothing, writes nothing and answers `not_exchanged`.
+come just after the call (except an 850's PO cancelled or held meanwhile: phase 2 checks it
+again). `read_phase` and `write_phase` are the two phases, for a caller that needs them
+apart. A partner whose `trading_partners.config` has a `documents` list (from oms.toml; no
+list means every document) that leaves the set out gets nothing: the call builds nothing,
+writes nothing and answers `not_exchanged`.
 
 A document that cannot be built or does not validate is not queued and takes no control
 numbers (numbers taken in phase 2 are given back with a savepoint if the numbered text fails
@@ -43,8 +45,13 @@ order that did not come with them uses our line numbers and EA.
 
 850 (store.dropship): we are the buyer, so the ids turn round: VP is the vendor's part (a
 vendor_part alias on the vendor's channel), BP our SKU, then UPC/GTIN; PO101 is our line
-number. The unit price is the line's price (no item cost is kept yet). A refused 850 puts the
-customer's order in the edi_invalid queue, like the other sets.
+number. PO104 (unit price, optional) is left empty: the customer's price is not what we pay
+the vendor, and no vendor cost is kept. The lines are what the PO covers and the order still
+holds at the vendor's location. A PO that is cancelled, or whose order is cancelled, closed
+or on hold (`HeldOrder`), is refused with MappingError, in phase 1 and again in phase 2's
+write transaction (the PO and order rows locked on PostgreSQL), so a cancellation committed
+between the phases queues nothing. A refused 850 that could not be valid puts the customer's
+order in the edi_invalid queue, like the other sets.
 """
 
 from __future__ import annotations
@@ -61,11 +68,12 @@ from sqlalchemy import Connection, and_, func, select
 from store import Store
 from store.catalog import PartnerRef, channel_location_ids, find_partner
 from store.control import record_interchange, take_control_numbers
-from store.dropship import dropship_orders
+from store.dropship import dropship_orders, still_held, waits_for_hold
 from store.errors import ConfigError, NotFound
 from store.journal import audit, enqueue
 from store.models import (
     Carton as CartonRow,
+    DropshipOrder,
     Location,
     Order,
     OrderLine,
@@ -92,7 +100,8 @@ from .reader import read
 from .stock846 import StockItem, StockSnapshot, build_846
 
 __all__ = [
-    "EDI_INVALID", "Queued", "partner_envelope", "queue_810", "queue_846", "queue_850", "queue_855", "queue_856",
+    "EDI_INVALID", "Checked", "HeldOrder", "Queued", "partner_envelope", "plan_850", "queue_810", "queue_846",
+    "queue_850", "queue_855", "queue_856", "read_phase", "write_phase",
 ]
 
 EDI_INVALID = "edi_invalid"  # orders.exception for a document we refused to send
@@ -179,10 +188,32 @@ class _Plan:
     entity_id: int
     order_id: int | None
     payload: Mapping[str, Any]
+    # Phase 2's check, in its write transaction, that the document is still wanted: raises
+    # (MappingError) when what phase 1 read has since been undone (an 850's PO cancelled).
+    still_wanted: Callable[[Connection], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What phase 1 made: the set built and checked by pyx12 on a trial, for phase 2 to number
+    and queue."""
+
+    plan: _Plan
+    envelope: PartnerEnvelope
+    body: OutboundSet
+    now: dt.datetime
 
 
 def _queue(store: Store, plan_of: Callable[[Connection], _Plan], actor: str) -> Queued:
     """Phase 1 (read, build, pyx12 on a trial) then phase 2 (number, read back, queue)."""
+    checked = read_phase(store, plan_of, actor)
+    return checked if isinstance(checked, Queued) else write_phase(store, checked, actor)
+
+
+def read_phase(store: Store, plan_of: Callable[[Connection], _Plan], actor: str) -> Checked | Queued:
+    """Phase 1: read what the document says (`plan_of`, in a read transaction), build it and
+    check a trial with pyx12 outside any transaction. Returns what phase 2 queues, or what the
+    call comes to without it (not_exchanged, already_queued, or invalid: refused and recorded)."""
     with store.read() as conn:
         plan = plan_of(conn)
         queued_before = _queued(conn, plan.key)
@@ -204,9 +235,15 @@ def _queue(store: Store, plan_of: Callable[[Connection], _Plan], actor: str) -> 
     except _Invalid as exc:
         reasons = exc.reasons
     else:
-        return store.run(lambda conn: _commit(conn, plan, envelope, body, now, actor))
+        return Checked(plan, envelope, body, now)
     refused = reasons[:_MAX_REASONS]
     return store.run(lambda conn: _refuse(conn, plan, refused, actor))
+
+
+def write_phase(store: Store, checked: Checked, actor: str) -> Queued:
+    """Phase 2: in one write transaction, see that the document is still wanted (an 850's PO
+    not cancelled since phase 1), number it from the store and queue it."""
+    return store.run(lambda conn: _commit(conn, checked.plan, checked.envelope, checked.body, checked.now, actor))
 
 
 def _placeholders(kind: str, count: int) -> list[int]:
@@ -221,6 +258,8 @@ def _commit(
     conn: Connection, plan: _Plan, envelope: PartnerEnvelope, body: OutboundSet, now: dt.datetime, actor: str
 ) -> Queued:
     """Phase 2: number the checked set from the store and queue it, in the caller's transaction."""
+    if plan.still_wanted is not None:
+        plan.still_wanted(conn)
     if _queued(conn, plan.key):
         return Queued("already_queued", plan.key)
     partner = plan.partner
@@ -277,6 +316,8 @@ def _read_back(data: str, body: OutboundSet) -> tuple[str, ...]:
 
 def _refuse(conn: Connection, plan: _Plan, reasons: tuple[str, ...], actor: str) -> Queued:
     """Record why a document was not sent: on its order, else on the partner's audit trail."""
+    if plan.still_wanted is not None:
+        plan.still_wanted(conn)  # not wanted any more: nothing to report on the order
     if _queued(conn, plan.key):  # queued meanwhile, from rows fixed since phase 1 read them
         return Queued("already_queued", plan.key)
     if plan.order_id is not None:
@@ -571,41 +612,79 @@ def queue_846(store: Store, partner_code: str, *, actor: str = "edi", skus: Sequ
 # ------------------------------------------------------------------------------------- 850
 
 
+class HeldOrder(MappingError):
+    """The customer's order is on hold: its dropship PO waits for the hold to end (the
+    dispatcher tries its row again later rather than stopping it)."""
+
+
 def queue_850(store: Store, dropship_id: int, *, actor: str = "edi") -> Queued:
-    """Send a dropship PO (store.dropship) to its vendor: the lines it covers, shipped to the
-    customer. `MappingError` when the PO is cancelled or its vendor is not an EDI partner."""
+    """Send a dropship PO (store.dropship) to its vendor: what it covers that the order still
+    holds at the vendor's location, shipped to the customer. `MappingError` when the PO is
+    cancelled, its order is cancelled or closed, nothing of it is still held there, or its
+    vendor is not an EDI partner; `HeldOrder` while the order is on hold."""
+    return _queue(store, plan_850(dropship_id), actor)
+
+
+def plan_850(dropship_id: int) -> Callable[[Connection], _Plan]:
+    """Phase 1's read for `queue_850` (for `read_phase`)."""
 
     def plan(conn: Connection) -> _Plan:
         found = dropship_orders(conn, ids=[dropship_id])
         if not found:
             raise NotFound(f"no dropship PO {dropship_id}")
         po = found[0]
-        if po.status == "cancelled":
-            raise MappingError(f"dropship PO {po.number} is cancelled; nothing is ordered from the vendor")
+        _po_wanted(conn, po.id, po.order_id)
         if po.vendor is None:
             raise MappingError(f"dropship PO {po.number}: location {po.location} has no EDI vendor; an operator sends it")
         partner = _partner(conn, code=po.vendor)
         order = conn.execute(select(Order).where(Order.id == po.order_id)).one()
-        qty = {ln.line_id: ln.qty for ln in po.lines}
+        lines = still_held(conn, po)  # a unit cancelled since the PO was written is not ordered
+        if not lines:
+            raise MappingError(f"dropship PO {po.number}: nothing of order {order.external_id} is still reserved at "
+                               f"location {po.location}; nothing is ordered from the vendor")
+        qty = {ln.line_id: ln.qty for ln in lines}
         rows = conn.execute(
-            select(OrderLine.id, OrderLine.line_no, OrderLine.uom, OrderLine.unit_price_minor, OrderLine.sku_id,
-                   Sku.code)
+            select(OrderLine.id, OrderLine.line_no, OrderLine.uom, OrderLine.sku_id, Sku.code)
             .outerjoin(Sku, Sku.id == OrderLine.sku_id)
             .where(OrderLine.id.in_(list(qty))).order_by(OrderLine.line_no)
         ).all()
         names = _vendor_names(conn, partner, [r.sku_id for r in rows if r.sku_id is not None])
+        # PO104 (unit price) is optional; what we pay the vendor is not the customer's price,
+        # and no vendor cost is kept: it is left empty, and so CUR, which prices the lines.
         purchase = PurchaseOrder(
             po.number, po.created_at.date(), _ship_to(order),
             tuple(PurchaseLine(str(r.line_no), qty[r.id], r.uom or "EA",
-                               _vendor_item_ids(names.get(r.sku_id, {}), r.code), r.unit_price_minor)
+                               _vendor_item_ids(names.get(r.sku_id, {}), r.code), None)
                   for r in rows),
-            currency=order.currency, write_currency=order.currency != partner.currency,
+            currency=order.currency, write_currency=False,
             customer_order=order.external_id, ship_date=order.requested_ship_date, cancel_after=order.cancel_after,
         )
         return _Plan(partner, "850", f"edi_850:{po.id}", lambda: build_850(purchase), "dropship", po.id, order.id,
-                     {"order_id": order.id, "dropship_id": po.id, "number": po.number})
+                     {"order_id": order.id, "dropship_id": po.id, "number": po.number},
+                     still_wanted=lambda conn: _po_wanted(conn, po.id, po.order_id, lock=True))
 
-    return _queue(store, plan, actor)
+    return plan
+
+
+def _po_wanted(conn: Connection, dropship_id: int, order_id: int, *, lock: bool = False) -> None:
+    """`MappingError` unless the PO and its order still want the vendor to ship: the PO is
+    cancelled, or the order cancelled or closed; `HeldOrder` while the order is on hold. With
+    `lock` (phase 2), the order's and the PO's rows are locked on PostgreSQL, in the order a
+    cancellation takes them, so a cancellation either came before (and is seen here) or
+    waits for this transaction (and stops the 850 it queued)."""
+    pg = lock and conn.dialect.name == "postgresql"
+    o_stmt = select(Order.external_id, Order.status).where(Order.id == order_id)
+    p_stmt = select(DropshipOrder.number, DropshipOrder.status).where(DropshipOrder.id == dropship_id)
+    order = conn.execute(o_stmt.with_for_update() if pg else o_stmt).one()
+    po = conn.execute(p_stmt.with_for_update() if pg else p_stmt).one()
+    if po.status == "cancelled":
+        raise MappingError(f"dropship PO {po.number} is cancelled; nothing is ordered from the vendor")
+    if order.status in ("cancelled", "closed"):
+        raise MappingError(f"dropship PO {po.number}: order {order.external_id} is {order.status}; "
+                           "nothing is ordered from the vendor")
+    held = waits_for_hold(conn, dropship_id)
+    if held is not None:
+        raise HeldOrder(held)
 
 
 def _vendor_names(conn: Connection, partner: PartnerRef, sku_ids: Sequence[int]) -> dict[int, dict[str, str]]:

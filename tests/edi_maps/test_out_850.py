@@ -13,13 +13,34 @@ from sqlalchemy import select, update
 from edi_maps import ValidationError, read
 from edi_maps.errors import MappingError
 from edi_maps.outbound import Party
-from edi_maps.outgoing import EDI_INVALID, queue_850
+from edi_maps.outgoing import (
+    EDI_INVALID,
+    Checked,
+    HeldOrder,
+    plan_850,
+    queue_850,
+    read_phase,
+    write_phase,
+)
 from edi_maps.po850 import order_from_850
 from edi_maps.po850_out import PurchaseLine, PurchaseOrder, build_850
 from store import Address, Store
+from store.cancellations import cancel_units
 from store.catalog import limit_channel_locations
 from store.dropship import cancel_dropship, order_from_vendor
-from store.models import AuditEvent, ControlNumber, Interchange, Order, OutboxMessage, TradingPartner
+from store.models import (
+    AuditEvent,
+    ControlNumber,
+    Interchange,
+    Order,
+    OrderLine,
+    OutboxMessage,
+    TradingPartner,
+)
+from store.orders import close, hold, release_hold
+from store.reservations import take_reserved
+from store.shipping import ship
+from store.types import utcnow
 from tests.edi_maps.test_out_envelope import emit
 from tests.edi_maps.test_outgoing import _outbox, _set
 from tests.store.helpers import count
@@ -99,9 +120,10 @@ def test_queue_850_sends_the_vendor_its_part_numbers_and_our_customers_address(w
     assert [s.elements for s in ts.segments if s.tag in ("N1", "N3", "N4")] == [
         ("ST", "Jane Doe"), ("12 Elm St", "Apt 4"), ("Springfield", "IL", "62701", "US")]
     # VP only where the vendor has a name for it (S2's vendor part belongs to another channel).
+    # No PO104: the customer's price is not what we pay the vendor (no vendor cost is kept).
     assert [s.elements for s in ts.all("PO1")] == [
-        ("1", "2", "EA", "19.99", "", "VP", "V-100", "BP", "S1", "UP", "012345678905"),
-        ("2", "1", "EA", "5", "", "BP", "S2"),
+        ("1", "2", "EA", "", "", "VP", "V-100", "BP", "S1", "UP", "012345678905"),
+        ("2", "1", "EA", "", "", "BP", "S2"),
     ]
     with store.read() as conn:
         sent = conn.execute(select(Interchange.sender, Interchange.receiver, Interchange.ack_status)).all()
@@ -113,15 +135,17 @@ def test_queue_850_sends_the_vendor_its_part_numbers_and_our_customers_address(w
     assert (mapped.external_id, mapped.ship_to.name, mapped.ship_to.address1, mapped.ship_to.postal_code) == (
         "DS000001", "Jane Doe", "12 Elm St", "62701")
     assert [(ln.item_ids.get("vendor_part"), ln.qty, ln.unit_price_minor) for ln in mapped.lines] == [
-        ("V-100", 2, 1999), (None, 1, 500)]
+        ("V-100", 2, 0), (None, 1, 0)]  # no price given
 
 
-def test_an_order_in_another_currency_says_so(world: World) -> None:
+def test_the_customers_price_never_reaches_the_vendor(world: World) -> None:
     did = _ordered(world, "W-1002", ("S1", 1, 2599), currency="CAD")
     assert queue_850(world.store, did).queued
-    _, ts = _set(_outbox(world.store, "edi_850")[0])
-    assert ts.first("CUR").elements == ("BY", "CAD")  # type: ignore[union-attr]
-    assert ts.first("PO1").get(4) == "25.99"  # type: ignore[union-attr]
+    payload = _outbox(world.store, "edi_850")[0]
+    _, ts = _set(payload)
+    assert ts.first("CUR") is None  # nothing priced: no currency to name
+    assert ts.first("PO1").get(4) == ""  # type: ignore[union-attr]
+    assert "25.99" not in str(payload["data"])
 
 
 def test_a_vendor_that_does_not_take_850s_gets_nothing(world: World) -> None:
@@ -166,3 +190,80 @@ def test_a_po_to_a_vendor_without_edi_is_not_built(world: World) -> None:
     did = store.run(lambda conn: order_from_vendor(conn, oid, world.mail, actor="routing"))
     with pytest.raises(MappingError, match="location MAIL has no EDI vendor; an operator sends it"):
         queue_850(store, did)
+
+
+# --------------------------------------------------- only what the order still wants goes
+
+
+def _order_id(store: Store, external_id: str) -> int:
+    with store.read() as conn:
+        return int(conn.execute(select(Order.id).where(Order.external_id == external_id)).scalar_one())
+
+
+def _nothing_queued(store: Store) -> bool:
+    return count(store, OutboxMessage, OutboxMessage.kind == "edi_850") == count(store, ControlNumber) == 0
+
+
+def test_a_po_cancelled_between_the_two_phases_is_not_queued(world: World) -> None:
+    store = world.store
+    did = _ordered(world, "W-1101", ("S1", 1, 1999))
+    oid = _order_id(store, "W-1101")
+    checked = read_phase(store, plan_850(did), "test")  # built and checked by pyx12
+    assert isinstance(checked, Checked)
+    cancel_units(store, oid, None, reason="customer asked")  # commits before phase 2 writes
+    with pytest.raises(MappingError, match="dropship PO DS000001 is cancelled"):
+        write_phase(store, checked, "test")
+    assert _nothing_queued(store) and count(store, Interchange) == 0
+
+
+def test_a_held_order_gets_no_850_until_the_hold_ends(world: World) -> None:
+    store = world.store
+    did = _ordered(world, "W-1102", ("S1", 1, 1999))
+    oid = _order_id(store, "W-1102")
+    hold(store, oid, "card declined twice", kind="fraud")
+    with pytest.raises(HeldOrder, match="dropship PO DS000001 waits for the hold on order W-1102 "
+                                        r"\(fraud: card declined twice\)"):
+        queue_850(store, did)
+    assert _nothing_queued(store)
+    release_hold(store, oid, reason="cleared by risk")
+    checked = read_phase(store, plan_850(did), "test")
+    assert isinstance(checked, Checked)
+    hold(store, oid, "address looks wrong", kind="address")  # held again between the phases
+    with pytest.raises(HeldOrder, match=r"\(address: address looks wrong\)"):
+        write_phase(store, checked, "test")
+    assert _nothing_queued(store)
+    release_hold(store, oid, reason="customer confirmed")
+    assert queue_850(store, did).queued
+
+
+def test_a_po_of_a_closed_order_is_not_sent(world: World) -> None:
+    store = world.store
+    did = _ordered(world, "W-1103", ("S1", 1, 1999))
+    oid = _order_id(store, "W-1103")
+    ship(store, oid, "DROP", carrier="UPS", tracking="1Z0003")  # the vendor shipped before we sent anything
+    close(store, oid)
+    with pytest.raises(MappingError, match="dropship PO DS000001: order W-1103 is closed"):
+        queue_850(store, did)
+    assert _nothing_queued(store)
+
+
+def test_the_850_orders_only_what_the_order_still_holds_at_the_vendor(world: World) -> None:
+    store = world.store
+    did = _ordered(world, "W-1104", ("S1", 3, 1999), ("S2", 1, 500))
+    oid = _order_id(store, "W-1104")
+    with store.write() as conn:  # units given back by a path that did not resync the PO: none should
+        [line1, line2] = conn.execute(select(OrderLine.id).where(OrderLine.order_id == oid)
+                                      .order_by(OrderLine.line_no)).scalars().all()
+        for line, units in ((line1, 2), (line2, 1)):
+            take_reserved(conn, line, units, state="released", now=utcnow())
+    assert queue_850(store, did).queued
+    _, ts = _set(_outbox(store, "edi_850")[0])
+    assert [s.elements[:3] for s in ts.all("PO1")] == [("1", "1", "EA")]
+    other = _ordered(world, "W-1105", ("S3", 1, 250))
+    with store.write() as conn:
+        [line] = conn.execute(select(OrderLine.id).join(Order, Order.id == OrderLine.order_id)
+                              .where(Order.external_id == "W-1105")).scalars().all()
+        take_reserved(conn, line, 1, state="released", now=utcnow())
+    with pytest.raises(MappingError, match="dropship PO DS000002: nothing of order W-1105 is still reserved at "
+                                           "location DROP"):
+        queue_850(store, other)
