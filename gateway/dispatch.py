@@ -7,7 +7,14 @@
 The file name is fixed by the interchange's control number, and an upload of a name that
 already holds the same bytes is a no-op, so a dispatcher that dies between the upload and
 marking the row sent re-sends harmlessly. Rows for partners without a mailbox wait. An 850
-uploaded marks its dropship PO sent in the same transaction as its outbox row.
+uploaded marks its dropship PO sent in the same transaction as its outbox row; an 850 built
+before its order was put on hold waits (failed, tried again) until the hold ends.
+
+One row that cannot be turned into its document (its order or shipment gone, a store or EDI
+error) is marked failed with the reason (retried with backoff, dead after the outbox's
+attempts) and logged; the rows after it are still turned. A dropship PO whose order is on hold
+is put back with the reason that it waits for the hold (tried again later, for weeks);
+one that is cancelled, or whose vendor takes no EDI, stops (dead) at once.
 """
 
 from __future__ import annotations
@@ -18,11 +25,11 @@ from dataclasses import dataclass, field
 
 from connectors.errors import MailboxError
 from connectors.mailbox import Mailbox
-from edi_maps.errors import MappingError
-from edi_maps.outgoing import queue_810, queue_850, queue_855, queue_856
+from edi_maps.errors import EdiError, MappingError
+from edi_maps.outgoing import HeldOrder, queue_810, queue_850, queue_855, queue_856
 from store import Store
-from store.dropship import DROPSHIP_PO, mark_sent
-from store.errors import NotFound
+from store.dropship import DROPSHIP_PO, mark_sent, waits_for_hold
+from store.errors import NotFound, StoreError
 from store.outbox import Claimed, claim, failed, sent
 
 from .partners import alert, open_mailbox
@@ -33,6 +40,12 @@ __all__ = ["EDI_KINDS", "DispatchReport", "dispatch_edi", "file_name", "edi_for_
 
 EDI_KINDS = ("edi_997", "edi_ta1", "edi_855", "edi_856", "edi_810", "edi_846", "edi_850")
 log = logging.getLogger("oms.gateway.dispatch")
+# A held order's PO is tried again until the hold ends (at most an hour apart, the outbox's
+# backoff cap), for some 40 days; only then is its row dead (`oms dropship send` queues it).
+_HELD_ATTEMPTS = 1_000
+# What one row's turning can raise that is about that row: the store or the EDI mapping
+# refusing it, or a payload without what it should hold.
+_ROW_ERRORS = (EdiError, StoreError, KeyError, TypeError, ValueError)
 
 
 @dataclass
@@ -66,6 +79,11 @@ def dispatch_edi(
         try:
             with opener(spec) as box:
                 for msg in msgs:
+                    if msg.kind == "edi_850" and (held := _held(store, msg)) is not None:
+                        failed(store, msg.id, held, max_attempts=_HELD_ATTEMPTS)  # built before the hold
+                        log.info("850 waits for a hold", extra={"worker": "dispatcher", "partner": partner,
+                                                                "file": file_name(msg), "error": held})
+                        continue
                     box.upload(file_name(msg), str(msg.payload["data"]).encode("latin-1"))
                     if msg.kind == "edi_850":  # the dropship PO reached its vendor
                         mark_sent(store, int(msg.payload["dropship_id"]), actor="gateway", outbox_id=msg.id)
@@ -92,8 +110,12 @@ def edi_for_shipments(store: Store, partners: list[str], *, limit: int = 50, hol
     done = 0
     for msg in claim(store, kinds=["shipment_confirm"], targets=partners, limit=limit, holder=holder,
                      reclaim_from=reclaim_from):
-        shipment = int(msg.payload["shipment_id"])
-        results = [queue_856(store, shipment, actor="gateway"), queue_810(store, shipment, actor="gateway")]
+        try:
+            shipment = int(msg.payload["shipment_id"])
+            results = [queue_856(store, shipment, actor="gateway"), queue_810(store, shipment, actor="gateway")]
+        except _ROW_ERRORS as exc:
+            _row_failed(store, msg, exc)
+            continue
         # invalid: the order went to the edi_invalid queue (an operator fixes it and re-queues);
         # not_exchanged: the partner takes neither. Either way this row's work is done.
         sent(store, msg.id)
@@ -113,7 +135,11 @@ def edi_for_cancellations(store: Store, partners: list[str], *, limit: int = 50,
     done = 0
     for msg in claim(store, kinds=["order_cancel"], targets=partners, limit=limit, holder=holder,
                      reclaim_from=reclaim_from):
-        result = queue_855(store, int(msg.payload["order_id"]), actor="gateway", occasion=msg.idempotency_key)
+        try:
+            result = queue_855(store, int(msg.payload["order_id"]), actor="gateway", occasion=msg.idempotency_key)
+        except _ROW_ERRORS as exc:
+            _row_failed(store, msg, exc)
+            continue
         # not_exchanged: the partner takes no 855; invalid: the order went to edi_invalid. Done either way.
         sent(store, msg.id)
         done += 1
@@ -133,12 +159,20 @@ def edi_for_dropship(store: Store, partners: list[str], *, limit: int = 50, hold
         number = str(msg.payload.get("number", msg.payload.get("dropship_id")))
         try:
             r = queue_850(store, int(msg.payload["dropship_id"]), actor="gateway")
+        except HeldOrder as exc:  # not now: the row comes back after the retry delay
+            state = failed(store, msg.id, str(exc), max_attempts=_HELD_ATTEMPTS)
+            log.info("dropship PO waits for a hold", extra={"worker": "dispatcher", "partner": msg.target,
+                                                            "po": number, "state": state, "error": str(exc)})
+            continue
         except (MappingError, NotFound) as exc:
             # Cancelled since, or its location no longer names an EDI vendor: nothing to build;
             # the row stops (dead, with the reason) for an operator to see.
             failed(store, msg.id, str(exc), max_attempts=msg.attempts)
             log.warning("dropship PO not sent", extra={"worker": "dispatcher", "partner": msg.target, "po": number,
                                                        "error": str(exc)})
+            continue
+        except _ROW_ERRORS as exc:
+            _row_failed(store, msg, exc)
             continue
         sent(store, msg.id)
         done += 1
@@ -150,3 +184,17 @@ def edi_for_dropship(store: Store, partners: list[str], *, limit: int = 50, hold
             log.warning("dropship PO not sent", extra={"worker": "dispatcher", "partner": msg.target, "po": number,
                                                        "error": r.reasons[0]})
     return done
+
+
+def _held(store: Store, msg: Claimed) -> str | None:
+    """Why an 850 must wait (its order is on hold), or None."""
+    with store.read() as conn:
+        return waits_for_hold(conn, int(msg.payload["dropship_id"]))
+
+
+def _row_failed(store: Store, msg: Claimed, exc: Exception) -> None:
+    """One row could not be turned: it fails with the reason (retried later, dead after the
+    outbox's attempts), and the pass goes on with the next row."""
+    state = failed(store, msg.id, f"{type(exc).__name__}: {exc}")
+    log.warning("row not turned", extra={"worker": "dispatcher", "partner": msg.target, "kind": msg.kind,
+                                         "key": msg.idempotency_key, "state": state, "error": str(exc)})

@@ -1,5 +1,6 @@
 """Dropship POs through the gateway: what lands in the vendor's mailbox (a folder shared with
-them), once; nothing for a PO cancelled before it went; an alert when the vendor takes no 850."""
+them), once; nothing for a PO cancelled before it went, nor while its order is on hold; an
+alert when the vendor takes no 850."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from store import Store
 from store.dropship import cancel_dropship, dropship_orders, order_from_vendor
 from store.heartbeats import beats
 from store.models import AuditEvent, DropshipOrder, OutboxMessage, TradingPartner
+from store.orders import hold, release_hold
+from store.types import utcnow
 from tests.store.test_dropship import World, dropship_world, place
 
 
@@ -113,3 +116,40 @@ def test_a_vendor_that_takes_no_850_leaves_the_po_open_with_an_alert(world: Worl
     assert po.status == "open"
     assert alert == {"partner": "vend", "detail": "dropship PO DS000001 stays open: partner vend does not exchange "
                                                   "850 (its documents setting)"}
+
+
+def test_a_held_orders_po_waits_in_the_outbox_and_goes_when_the_hold_ends(world: World, mailbox: Path) -> None:
+    store = world.store
+    oid, did = _ordered(world, "W-2006")
+    hold(store, oid, "card declined twice", kind="fraud")
+    gw = _gateway(store, mailbox)
+    assert gw.run_once() == 0
+    assert list((mailbox / "out").iterdir()) == []
+    assert _rows(store) == {f"dropship_po:{did}": (
+        "failed", "dropship PO DS000001 waits for the hold on order W-2006 (fraud: card declined twice)")}
+    release_hold(store, oid, reason="cleared by risk")
+    with store.write() as conn:  # the row's retry delay has passed
+        conn.execute(update(OutboxMessage).where(OutboxMessage.kind == "dropship_po").values(next_attempt_at=utcnow()))
+    assert gw.run_once() == 0
+    assert [p.name for p in (mailbox / "out").iterdir()] == ["850_000000001.x12"]
+    assert _rows(store) == {f"dropship_po:{did}": ("sent", None), f"edi_850:{did}": ("sent", None)}
+
+
+def test_an_850_built_before_the_hold_is_not_uploaded_while_it_lasts(world: World, mailbox: Path) -> None:
+    store = world.store
+    oid, did = _ordered(world, "W-2007")
+    assert queue_850(store, did).queued  # built and waiting for the upload
+    hold(store, oid, "address looks wrong", kind="address")
+    gw = _gateway(store, mailbox)
+    assert gw.run_once() == 0
+    assert list((mailbox / "out").iterdir()) == []
+    assert _rows(store)[f"edi_850:{did}"] == (
+        "failed", "dropship PO DS000001 waits for the hold on order W-2007 (address: address looks wrong)")
+    release_hold(store, oid, reason="customer confirmed")
+    with store.write() as conn:  # the row's retry delay has passed
+        conn.execute(update(OutboxMessage).where(OutboxMessage.kind == "edi_850").values(next_attempt_at=utcnow()))
+    assert gw.run_once() == 0
+    assert [p.name for p in (mailbox / "out").iterdir()] == ["850_000000001.x12"]
+    with store.read() as conn:
+        [po] = dropship_orders(conn, oid)
+    assert po.status == "sent"
