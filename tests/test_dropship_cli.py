@@ -1,6 +1,7 @@
 """`oms dropship` and the gateway through the real entry point, as the README tells an operator
 to use them: a PO to a vendor without EDI is listed and marked sent by hand; a PO to an EDI
-vendor lands as an 850 in its mailbox folder after `oms gateway --once`."""
+vendor is not, and lands as an 850 in its mailbox folder after `oms gateway --once`; `send`
+says where its 850 is and puts a dead one back; a cancelled PO the vendor may have says so."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from store import Address, CanonicalLine, CanonicalOrder, ingest, open_store
 from store.catalog import NewSku, add_skus, location_id
 from store.dropship import order_from_vendor
 from store.inventory import receive
+from store.outbox import claim, failed
 
 CONFIG = """
 [[locations]]
@@ -104,6 +106,20 @@ def test_an_operator_sends_a_po_by_hand_and_the_gateway_sends_the_edi_vendors(tm
     assert _oms(tmp_path, "dropship", "sent", "DS999").returncode == 2
     edi = _oms(tmp_path, "dropship", "send", "DS000001")
     assert edi.returncode == 2 and "location MAIL has no EDI vendor" in edi.stderr
+    # The EDI vendor's PO is the gateway's to send: not marked sent by hand.
+    by_hand = _oms(tmp_path, "dropship", "sent", "DS000002")
+    assert by_hand.returncode == 2
+    assert "DS000002: it is in the outbox for the gateway to send (dropship_po:2 pending)" in by_hand.stderr
+
+    queued = _oms(tmp_path, "dropship", "send", "DS000002")
+    assert (queued.returncode, queued.stdout) == (0, "DS000002: 850 queued for lampco (interchange 000000001)\n")
+    waiting = _oms(tmp_path, "dropship", "send", "DS000002")
+    assert waiting.stdout == "DS000002: its 850 is in the outbox (pending), waiting for the gateway\n"
+    _gave_up(tmp_path)  # the dispatcher gave up on it: dead
+    rearmed = _oms(tmp_path, "dropship", "send", "DS000002")
+    assert (rearmed.returncode, rearmed.stdout) == (0, ("DS000002: its 850 had stopped (dead after 1 attempts: "
+                                                        "MailboxError: connection refused); back in the outbox "
+                                                        "(pending) for the gateway's next pass\n"))
 
     gateway = _oms(tmp_path, "gateway", "--once")
     assert gateway.returncode == 0, gateway.stderr
@@ -116,4 +132,25 @@ def test_an_operator_sends_a_po_by_hand_and_the_gateway_sends_the_edi_vendors(tm
     left = _oms(tmp_path, "dropship", "list")
     assert left.stdout == "no open dropship POs\n"
     resend = _oms(tmp_path, "dropship", "send", "DS000002")
-    assert (resend.returncode, resend.stdout) == (0, "DS000002: its 850 is already in the outbox\n")
+    assert resend.returncode == 0 and resend.stdout.startswith("DS000002: its 850 was sent to lampco at ")
+
+    # The customer cancels the order whose PO was mailed: the list says to tell the vendor.
+    cancelled = _oms(tmp_path, "cancel", "P-1", "--reason", "customer asked")
+    assert cancelled.returncode == 0, cancelled.stderr
+    for ref in (["P-1", "--channel", "phone"], ["#1"]):
+        shown = _oms(tmp_path, "dropship", "list", "--status", "cancelled", "--order", *ref)
+        assert shown.returncode == 0, shown.stderr
+        lines = shown.stdout.splitlines()
+        assert lines[0].startswith("DS000001  cancelled    order P-1  location MAIL")
+        assert lines[1] == "  tell the vendor: it may already have this PO, and nothing has told it of the cancellation"
+        assert len(lines) == 4  # and its ship-to and line; DS000002 is not P-1's
+    unknown = _oms(tmp_path, "dropship", "list", "--order", "P-1", "--channel", "web")
+    assert unknown.returncode == 2 and "no order P-1 on channel web" in unknown.stderr
+
+
+def _gave_up(home: Path) -> None:
+    """The dispatcher's last attempt at the 850 failed: its row is dead."""
+    store = open_store(f"sqlite:///{home / 'oms.db'}")
+    [msg] = claim(store, kinds=["edi_850"])
+    assert failed(store, msg.id, "MailboxError: connection refused", max_attempts=1) == "dead"
+    store.dispose()
