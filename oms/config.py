@@ -20,7 +20,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Any, Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -246,13 +246,17 @@ class Config(_Strict):
     folders: list[FolderEntry] = []
 
 
-def load_config(path: Path) -> Config:
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigFileError(f"{path} is not valid TOML: {exc}") from exc
+
+
+def load_config(path: Path) -> Config:
+    raw = _read_toml(path)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
@@ -304,12 +308,7 @@ def to_rules(routing: RoutingSection) -> Rules:
 def load_routing(path: Path) -> Rules:
     """The `[routing]` section of a TOML file (an oms.toml, or a file of rules alone) as rules;
     a file without one means the built-in rules."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigFileError(f"{path} is not valid TOML: {exc}") from exc
+    raw = _read_toml(path)
     try:
         section = RoutingSection.model_validate(raw.get("routing", {}))
     except ValidationError as exc:

@@ -16,15 +16,13 @@ to it (say, its 850 is still in the outbox, or its order is on hold).
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy import select
 
+from oms.session import opened, operator
 from store import Store
 from store.errors import StoreError
 from store.models import Order
@@ -39,20 +37,6 @@ class _BadInput(click.ClickException):
     exit_code = 2
 
 
-def _actor() -> str:
-    return os.environ.get("USER", "operator")
-
-
-@contextmanager
-def _opened(ctx: click.Context) -> Iterator[Store]:
-    """The store for one command, closed again when it is done."""
-    from oms.cli import _open
-
-    store = _open(ctx)
-    try:
-        yield store
-    finally:
-        store.dispose()
 
 
 @click.group()
@@ -71,7 +55,7 @@ def list_cmd(ctx: click.Context, status: str, ref: str | None, channel: str | No
     from store.dropship import dropship_orders
     from store.orders import find_order
 
-    with _opened(ctx) as store, store.read() as conn:
+    with opened(ctx) as store, store.read() as conn:
         order_id: int | None = None
         if ref is not None:
             try:
@@ -107,11 +91,11 @@ def sent(ctx: click.Context, number: str) -> None:
     """Record that you sent PO NUMBER to its vendor yourself (mail, the vendor's portal)."""
     from store.dropship import find_dropship, mark_sent
 
-    with _opened(ctx) as store:
+    with opened(ctx) as store:
         try:
             with store.read() as conn:
                 po = find_dropship(conn, number)
-            mark_sent(store, po.id, actor=_actor())
+            mark_sent(store, po.id, actor=operator())
         except StoreError as exc:
             raise _BadInput(str(exc)) from exc
     click.echo(f"{po.number} sent")
@@ -127,11 +111,11 @@ def send(ctx: click.Context, number: str) -> None:
     from edi_maps.outgoing import queue_850
     from store.dropship import find_dropship
 
-    with _opened(ctx) as store:
+    with opened(ctx) as store:
         try:
             with store.read() as conn:
                 po = find_dropship(conn, number)
-            result = queue_850(store, po.id, actor=_actor())
+            result = queue_850(store, po.id, actor=operator())
             where = _where_850(store, po, result.key) if result.status == "already_queued" else ""
         except (StoreError, EdiError) as exc:
             raise _BadInput(str(exc)) from exc
@@ -153,7 +137,7 @@ def _where_850(store: Store, po: DropshipPO, key: str) -> str:
     if row is None:
         return "its 850 is already in the outbox"
     if row.state == "dead":
-        after = rearm_850(store, po.id, actor=_actor())
+        after = rearm_850(store, po.id, actor=operator())
         return (f"its 850 had stopped (dead after {row.attempts} attempts: {row.last_error or 'no error kept'}); "
                 f"back in the outbox ({after.state if after else 'gone'}) for the gateway's next pass")
     if row.state == "sent":

@@ -15,16 +15,15 @@ which line and why).
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
 import click
 from sqlalchemy import Connection, select
 
+from oms.session import opened, operator
 from store import Store, StoreError
 from store.models import Order, OrderLine, Sku
 from store.orders import find_order
@@ -40,20 +39,6 @@ class BadInput(click.ClickException):
     exit_code = 2
 
 
-def _actor() -> str:
-    return os.environ.get("USER") or "operator"
-
-
-@contextmanager
-def _opened(ctx: click.Context) -> Iterator[Store]:
-    """The store for one command, closed again when it is done."""
-    from oms.cli import _open
-
-    store = _open(ctx)
-    try:
-        yield store
-    finally:
-        store.dispose()
 
 
 def _resolve(conn: Connection, ref: str, channel: str | None) -> int:
@@ -144,14 +129,14 @@ def ship(ctx: click.Context, order: str, location: str, carrier: str, tracking: 
                        "(or ship with --loose)")
     if not cartons and not loose and prefix is not None:
         packs = [Pack()]
-    with _opened(ctx) as store:
+    with opened(ctx) as store:
         [(_, oid)] = _resolve_all(store, [order], channel)
         with store.read() as conn:
             currency = conn.execute(select(Order.currency).where(Order.id == oid)).scalar_one()
         done = _refused(lambda: ship_order(
             store, oid, location, carrier=carrier, tracking=tracking, cartons=packs, service=service,
             cost_minor=_cost(cost, currency), gs1_company_prefix=prefix,
-            sscc_extension=settings.sscc_extension if settings is not None else 0, actor=_actor(),
+            sscc_extension=settings.sscc_extension if settings is not None else 0, actor=operator(),
         ))
         names = _line_names(store, oid)
         click.echo(f"order {done.external_id}: shipment {done.shipment_id} from {done.location}, {done.units} units, "
@@ -187,11 +172,11 @@ def hold(ctx: click.Context, orders: tuple[str, ...], kind: str, reason: str, ch
     """Put orders on hold; their stock stays reserved."""
     from store.holds import hold as hold_order
 
-    with _opened(ctx) as store:
+    with opened(ctx) as store:
         failed = 0
         for ref, oid in _resolve_all(store, orders, channel):
             try:
-                was = hold_order(store, oid, reason, kind, actor=_actor())
+                was = hold_order(store, oid, reason, kind, actor=operator())
             except StoreError as exc:
                 click.echo(f"order {ref}: not held: {exc}", err=True)
                 failed += 1
@@ -212,10 +197,10 @@ def release(ctx: click.Context, orders: tuple[str, ...], reason: str, kind: str 
     """Take orders off hold (all in one transaction), back to where their lines are."""
     from store.holds import release_many
 
-    with _opened(ctx) as store:
+    with opened(ctx) as store:
         refs = _resolve_all(store, orders, channel)
         names = {oid: ref for ref, oid in refs}
-        done = _refused(lambda: release_many(store, [oid for _, oid in refs], reason=reason, kind=kind, actor=_actor()))
+        done = _refused(lambda: release_many(store, [oid for _, oid in refs], reason=reason, kind=kind, actor=operator()))
         skipped = 0
         for r in done:
             if r.status is None:
@@ -252,9 +237,9 @@ def cancel(ctx: click.Context, order: str, lines: tuple[str, ...], reason: str, 
     for text in lines:
         n, q = _line(text)
         wanted[n] = wanted.get(n, 0) + q
-    with _opened(ctx) as store:
+    with opened(ctx) as store:
         [(_, oid)] = _resolve_all(store, [order], channel)
-        done = _refused(lambda: cancel_units(store, oid, wanted or None, reason=reason, actor=_actor()))
+        done = _refused(lambda: cancel_units(store, oid, wanted or None, reason=reason, actor=operator()))
         names = _line_names(store, oid)
         click.echo(f"order {done.external_id}: {done.units} units cancelled; {done.released} reserved units back in "
                    f"stock, {done.backorders_closed} backordered units no longer awaited; the order is {done.status}")
@@ -278,9 +263,9 @@ def pickup_ready(ctx: click.Context, order: str, channel: str | None) -> None:
     """Everything is set aside at the pick-up store; the customer is told."""
     from store.pickup import ready_for_pickup
 
-    with _opened(ctx) as store:
+    with opened(ctx) as store:
         [(ref, oid)] = _resolve_all(store, [order], channel)
-        at = _refused(lambda: ready_for_pickup(store, oid, actor=_actor()))
+        at = _refused(lambda: ready_for_pickup(store, oid, actor=operator()))
         click.echo(f"order {ref}: ready for pick-up at {at}")
 
 
@@ -293,9 +278,9 @@ def pickup_done(ctx: click.Context, order: str, collected_by: str | None, channe
     """The customer collected the order: its stock leaves the store."""
     from store.pickup import picked_up
 
-    with _opened(ctx) as store:
+    with opened(ctx) as store:
         [(ref, oid)] = _resolve_all(store, [order], channel)
-        done = _refused(lambda: picked_up(store, oid, collected_by=collected_by, actor=_actor()))
+        done = _refused(lambda: picked_up(store, oid, collected_by=collected_by, actor=operator()))
         click.echo(f"order {ref}: picked up at {done.location}, {done.units} units")
 
 

@@ -14,13 +14,13 @@ names the order, RMA or line and why).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
 from sqlalchemy import select
 
+from oms.session import operator
 from store import ConflictError, Store, StoreError
 from store.models import Order
 from store.orders import find_order
@@ -67,8 +67,6 @@ def _store(ctx: click.Context) -> Store:
     return _open(ctx)
 
 
-def _actor() -> str:
-    return os.environ.get("USER") or "operator"
 
 
 def _order(store: Store, ref: str, channel: str | None) -> tuple[int, str]:
@@ -161,7 +159,7 @@ def authorise_cmd(ctx: click.Context, order: str, channel: str | None, lines: li
     with _reported():
         oid, currency = _order(store, order, channel)
         amount = parse_amount(refund, currency) if refund is not None else None
-        _echo(authorise(store, oid, lines, refund_minor=amount, resolution=resolution, reason=note, actor=_actor()))
+        _echo(authorise(store, oid, lines, refund_minor=amount, resolution=resolution, reason=note, actor=operator()))
 
 
 @return_group.command(name="receive")
@@ -174,7 +172,7 @@ def receive_cmd(ctx: click.Context, rma: str, location: str, lines: list[Receipt
     """Record units of RMA as arrived; stock does not change until inspection."""
     store = _store(ctx)
     with _reported():
-        _echo(receive(store, rma, location, lines, actor=_actor()))
+        _echo(receive(store, rma, location, lines, actor=operator()))
 
 
 @return_group.command(name="inspect")
@@ -192,7 +190,7 @@ def inspect_cmd(ctx: click.Context, rma: str, line_no: int, restock: int, at: st
     store = _store(ctx)
     with _reported():
         d = Disposition(line_no, restock=restock, scrap=scrap, at=at, condition=condition, note=note)
-        _echo(inspect(store, rma, [d], actor=_actor()))
+        _echo(inspect(store, rma, [d], actor=operator()))
 
 
 @return_group.command(name="resolve")
@@ -212,7 +210,7 @@ def resolve_cmd(ctx: click.Context, rma: str, resolution: str | None, refund: st
         amount = None
         if refund is not None:
             amount = parse_amount(refund, get_return(store, rma).currency)
-        _echo(resolve(store, rma, resolution=resolution, refund_minor=amount, items=items, actor=_actor()))
+        _echo(resolve(store, rma, resolution=resolution, refund_minor=amount, items=items, actor=operator()))
 
 
 @return_group.command(name="cancel")
@@ -223,7 +221,7 @@ def cancel_cmd(ctx: click.Context, rma: str, reason: str) -> None:
     """Withdraw an RMA before anything of it was received."""
     store = _store(ctx)
     with _reported():
-        _echo(cancel(store, rma, reason, actor=_actor()))
+        _echo(cancel(store, rma, reason, actor=operator()))
 
 
 @return_group.command(name="show")

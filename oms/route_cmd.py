@@ -12,6 +12,7 @@ import click
 from sqlalchemy import Connection, select
 
 from oms.config import ConfigFileError, load_routing
+from oms.session import operator
 from store import Store, StoreError
 from store.intake import route_open_units
 from store.orders import find_order
@@ -75,7 +76,7 @@ def route(ctx: click.Context, dry_run: bool, since: str | None, until: str | Non
         return
     if again_ref is not None:
         store = _open(ctx)
-        actor = os.environ.get("OMS_OPERATOR") or os.environ.get("USER") or "operator"
+        actor = operator()
 
         def _again(conn: Connection) -> str:
             return route_open_units(conn, find_order(conn, again_ref, channel), trigger="operator", actor=actor)
