@@ -348,6 +348,17 @@ def _clear(conn: Connection, order_id: int, set_id: str, key: str, actor: str) -
 # ----------------------------------------------------------------------------- shared reads
 
 
+def _standard_ids(ids: Mapping[str, str]) -> ItemIds:
+    """The UPC (UP) and GTIN (UK for 14 digits, else EN) a line carries, in that order."""
+    out: list[tuple[str, str]] = []
+    if ids.get("upc"):
+        out.append(("UP", ids["upc"]))
+    gtin = ids.get("gtin")
+    if gtin:
+        out.append(("UK" if len(gtin) == 14 else "EN", gtin))
+    return tuple(out)
+
+
 def _item_ids(ids: Mapping[str, str], sku_code: str | None) -> ItemIds:
     """Qualifier/id pairs for a line: the partner's names first, our SKU as VP when it gave none."""
     out: list[tuple[str, str]] = []
@@ -356,12 +367,7 @@ def _item_ids(ids: Mapping[str, str], sku_code: str | None) -> ItemIds:
     vendor = ids.get("vendor_part") or sku_code or ids.get("sku")
     if vendor:
         out.append(("VP", vendor))
-    if ids.get("upc"):
-        out.append(("UP", ids["upc"]))
-    gtin = ids.get("gtin")
-    if gtin:
-        out.append(("UK" if len(gtin) == 14 else "EN", gtin))
-    return tuple(out)
+    return tuple(out) + _standard_ids(ids)
 
 
 def _order(conn: Connection, order_id: int) -> Any:
@@ -709,9 +715,4 @@ def _vendor_item_ids(names: Mapping[str, str], sku_code: str | None) -> ItemIds:
         out.append(("VP", names["vendor_part"]))
     if sku_code:
         out.append(("BP", sku_code))
-    if names.get("upc"):
-        out.append(("UP", names["upc"]))
-    gtin = names.get("gtin")
-    if gtin:
-        out.append(("UK" if len(gtin) == 14 else "EN", gtin))
-    return tuple(out)
+    return tuple(out) + _standard_ids(names)

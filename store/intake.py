@@ -28,7 +28,7 @@ from .bulk import insert_rows
 from .ids import allocate_ids
 from .journal import audit_many, enqueue_many
 from .cancellations import cancel_units_in
-from .orders import _load, move, status_from_lines
+from .orders import _load, clear_exception_text, flag_exception, move, status_from_lines
 from .models import (
     Backorder,
     Channel,
@@ -553,6 +553,8 @@ def _facts(router: Router, ch: _Channel, order: CanonicalOrder, plan: Sequence[_
 
 # A cancelled order is written as received, then cancelled through store.cancellations (the
 # channel is told the way every cancellation tells it).
+_UNROUTABLE_TEXTS = ("no routing rule could place the order; its routing explanation says why",
+                     "the pick-up store is not an active location")
 _STATUS_OF = {"allocated": "allocated", "split": "allocated", "backordered": "backordered", "held": "on_hold",
               "cancelled": "received", "unroutable": "received"}
 
@@ -570,9 +572,8 @@ def _apply_decision(d: Decision, plan: Sequence[_PlannedLine]) -> dict[str, Any]
     if d.outcome == "held":
         values.update(hold_kind="routing", hold_reason=d.hold_reason)
     if d.outcome == "unroutable":
-        how = d.explanation.get("how") if d.explanation.get("decided_by") == "pick-up" else None
-        values.update(exception="unroutable",
-                      exception_detail=how or "no routing rule could place the order; its routing explanation says why")
+        pickup = d.explanation.get("decided_by") == "pick-up"
+        values.update(exception="unroutable", exception_detail=_UNROUTABLE_TEXTS[1 if pickup else 0])
     return values
 
 
@@ -671,12 +672,16 @@ def route_open_units(conn: Connection, order_id: int, *, trigger: str, actor: st
     routed = _apply_decision(decision, [p for _, p in todo])
     if decision.outcome in ("allocated", "split", "backordered"):
         _book_placed(conn, todo, now)
-    values: dict[str, Any] = {"auto_cancel_on": routed["auto_cancel_on"], "updated_at": now}
+    conn.execute(update(Order).where(Order.id == order_id).values(auto_cancel_on=routed["auto_cancel_on"],
+                                                                  updated_at=now))
+    # The unroutable queue through the one mechanism every order exception uses: an order in
+    # another queue keeps it, and the text is listed once.
+    for text in _UNROUTABLE_TEXTS:
+        clear_exception_text(conn, order_id, "unroutable", text, actor=actor, action="order.routed",
+                             detail={"trigger": trigger})
     if decision.outcome == "unroutable":
-        values.update(exception=routed["exception"], exception_detail=routed["exception_detail"])
-    elif order.exception == "unroutable":  # placed (or held, or backordered) at last: out of the queue
-        values.update(exception=None, exception_detail=None)
-    conn.execute(update(Order).where(Order.id == order_id).values(**values))
+        flag_exception(conn, order_id, "unroutable", routed["exception_detail"], actor=actor,
+                       action="order.unroutable", detail={"trigger": trigger}, replaces=routed["exception_detail"])
     router.flush(actor)
     if decision.outcome == "held":
         if order.status != "on_hold":

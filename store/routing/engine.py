@@ -260,8 +260,10 @@ def _attempt(rule: Rule, view: _View, split: bool | None = None) -> _Attempt:
     # One location with every unit: no split, whatever the mode.
     for pos, site in enumerate(ranked, 1):
         by_code[site.code]["position"] = pos
+    alone: list[tuple[Site, list[tuple[int, int, int]]]] = []  # what each location has in full
     for site in ranked:
         taken = whole_lines(site, view.lines, {}, False)
+        alone.append((site, taken))
         covered = sum(q for _, _, q in taken)
         by_code[site.code]["covers"] = f"{len(taken)} of {len(view.lines)} lines"
         if covered == view.units:
@@ -272,8 +274,7 @@ def _attempt(rule: Rule, view: _View, split: bool | None = None) -> _Attempt:
     if not split:
         best: list[tuple[int, int, int]] = []
         best_value, best_site = -1, ranked[0]
-        for site in ranked:
-            taken = whole_lines(site, view.lines, {}, False)
+        for site, taken in alone:
             value = sum(q * view.price[n] for n, _, q in taken)
             if value > best_value:
                 best, best_value, best_site = taken, value, site

@@ -118,6 +118,7 @@ class Router:
         self.today = self.now.date()
         self.rules, self.digest = active_rules(conn)
         self.sites = load_sites(conn)
+        self._by_code = {s.code: s.id for s in self.sites.values()}
         self.avail: dict[tuple[int, int], int] = {}
         self._known: set[int] = set()
         self._channels: dict[int, tuple[int, ...]] = {}
@@ -186,7 +187,7 @@ class Router:
     def site_id(self, code: str | None) -> int | None:
         if code is None:
             return None
-        return next((s.id for s in self.sites.values() if s.code == code), None)
+        return self._by_code.get(code)
 
     def locations(self, channel_id: int) -> tuple[int, ...]:
         if channel_id not in self._channels:
