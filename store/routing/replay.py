@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from ..db import Store
 from ..models import Channel, Location, Order, RoutingDecision
-from .engine import Decision, Site, decide
+from .engine import decide
 from .live import facts_from_json, load_sites
 from .rules import Rules, rules_from_dict, rules_to_dict
 
