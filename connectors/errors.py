@@ -12,6 +12,14 @@
         └── TransferError  the connection dropped or timed out mid-operation: retry on a new
                            connection (a partial download is never returned, a partial upload
                            never appears under its final name)
+    └── ApiError           a marketplace or cart API failed a call (after the retries it allows)
+        ├── Unreachable    connection refused, reset or timed out; 5xx bursts that outlasted retries
+        ├── Throttled      still throttled after honouring Retry-After / the bucket's waits
+        ├── QuotaExhausted a daily quota is spent: the channel pauses until `until`
+        ├── AuthRejected   credentials refused even after a token refresh
+        ├── CursorExpired  a page token the API no longer accepts: restart the window
+        ├── Rejected       the API refused the request as invalid (4xx), with its own message
+        └── WebhookRejected a webhook whose signature or shape does not verify
 
 Problems inside a payload (a bad line, a bad segment) are not raised: they are recorded
 against the stored document so an operator can read them, and the good parts go in.
@@ -19,6 +27,8 @@ Messages never carry a password or a key passphrase.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 __all__ = [
     "AuthFailed",
@@ -29,6 +39,14 @@ __all__ = [
     "SourceError",
     "TransferError",
     "UnsafeName",
+    "ApiError",
+    "Unreachable",
+    "Throttled",
+    "QuotaExhausted",
+    "AuthRejected",
+    "CursorExpired",
+    "Rejected",
+    "WebhookRejected",
 ]
 
 
@@ -61,4 +79,43 @@ class NameClash(MailboxError):
 
 
 class TransferError(MailboxError):
+    pass
+
+
+class ApiError(ConnectorError):
+    """`status` is the HTTP status when there was one."""
+
+    def __init__(self, message: str, *, status: int | None = None, body: bytes | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body  # what the API sent, when it could not be used (kept as a rejected document)
+
+
+class Unreachable(ApiError):
+    pass
+
+
+class Throttled(ApiError):
+    pass
+
+
+class QuotaExhausted(ApiError):
+    def __init__(self, message: str, *, until: dt.datetime, status: int | None = None) -> None:
+        super().__init__(message, status=status)
+        self.until = until
+
+
+class AuthRejected(ApiError):
+    pass
+
+
+class CursorExpired(ApiError):
+    pass
+
+
+class Rejected(ApiError):
+    pass
+
+
+class WebhookRejected(ApiError):
     pass

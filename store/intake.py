@@ -697,7 +697,9 @@ def route_open_units(conn: Connection, order_id: int, *, trigger: str, actor: st
     return dst
 
 
-def ingest_in(conn: Connection, orders: Sequence[CanonicalOrder], *, actor: str = "intake") -> IngestReport:
+def ingest_in(
+    conn: Connection, orders: Sequence[CanonicalOrder], *, actor: str = "intake", document_id: int | None = None,
+) -> IngestReport:
     """`ingest` inside the caller's transaction, for the few orders another write makes with
     its own change (an exchange or reship order with its return): one batch, so each
     (channel, external id) may appear once. Taken, allocated and audited like any order."""
@@ -706,7 +708,7 @@ def ingest_in(conn: Connection, orders: Sequence[CanonicalOrder], *, actor: str 
     if len({(o.channel, o.external_id) for _, o in valid}) != len(valid):
         raise OrderInvalid("the same (channel, external id) twice in one transaction")
     if valid:
-        report.outcomes.extend(_Batch(conn, valid, actor, None).run())
+        report.outcomes.extend(_Batch(conn, valid, actor, document_id).run())
     report.outcomes.sort(key=lambda o: o.index)
     return report
 

@@ -14,6 +14,7 @@ from .catalog import (
     SkuAlias,
     TradingPartner,
 )
+from .listings import ChannelListing, StockSync
 from .fulfilment import Carton, DropshipOrder, Return, ReturnLine, Shipment, ShipmentLine
 from .orders import Backorder, Order, OrderLine, Reservation
 from .routing import LocationLoad, RoutingDecision, RoutingRuleset
@@ -37,7 +38,7 @@ __all__ = [
     "Carton", "DropshipOrder", "Return", "ReturnLine", "Shipment", "ShipmentLine",
     "Backorder", "Order", "OrderLine", "Reservation",
     "LocationLoad", "RoutingDecision", "RoutingRuleset",
-    "StockLevel", "StockMovement",
+    "StockLevel", "StockMovement", "ChannelListing", "StockSync",
     "AuditEvent", "ControlNumber", "Counter", "Document", "DocumentError", "Heartbeat", "Interchange",
     "Lease", "OutboxMessage", "SyncCursor",
 ]
