@@ -373,12 +373,16 @@ def _announce(
 ) -> None:
     """The shipment_confirm outbox row for the order's channel and the shipment's audit event."""
     channel = conn.execute(select(Channel.code).where(Channel.id == order.channel_id)).scalar_one()
-    refs = {int(n): ref for n, ref in conn.execute(
-        select(OrderLine.line_no, OrderLine.line_ref).where(OrderLine.order_id == order.id))}
+    refs = {int(r.line_no): r for r in conn.execute(
+        select(OrderLine.line_no, OrderLine.line_ref, OrderLine.item, Sku.code.label("sku"))
+        .outerjoin(Sku, Sku.id == OrderLine.sku_id).where(OrderLine.order_id == order.id))}
     payload: dict[str, Any] = {
         "order_id": order.id, "external_id": order.external_id, "shipment_id": done.shipment_id,
         "location": done.location, "carrier": carrier, "tracking": tracking, "service": service,
-        "lines": [{"line_no": n, "line_ref": refs.get(n), "qty": q} for n, q in done.lines],
+        "shipped_at": utcnow().isoformat(),
+        "lines": [{"line_no": n, "line_ref": refs[n].line_ref if n in refs else None,
+                   "item": refs[n].item if n in refs else None, "sku": refs[n].sku if n in refs else None, "qty": q}
+                  for n, q in done.lines],
         "cartons": [{"sscc": c.sscc, "tracking": c.tracking} for c in done.cartons],
     }
     if pickup:
