@@ -271,6 +271,11 @@ def add_skus(store: Store, skus: Iterable[NewSku], *, actor: str = "system") -> 
         if rows:
             conn.execute(insert(Sku), rows)
             audit(conn, actor, "sku", None, "sku.added", {"count": len(rows), "first": rows[0]["code"]})
+            # Imported here: stock_sync reads the catalog's models through this package.
+            from .stock_sync import list_new_skus
+
+            codes = [r["code"] for r in rows]
+            list_new_skus(conn, [s for (s,) in conn.execute(select(Sku.id).where(Sku.code.in_(codes)))])
         return len(rows)
 
     return store.run(_do)

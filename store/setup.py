@@ -18,7 +18,8 @@ from .errors import RulesInvalid, StoreError
 from .journal import audit
 from .routing.live import activate_rules
 from .routing.rules import Rules
-from .models import CHANNEL_KINDS, LOCATION_KINDS, Channel, ChannelLocation, Location, TradingPartner
+from .models import CHANNEL_KINDS, LOCATION_KINDS, Channel, ChannelLocation, Location, Sku, TradingPartner
+from .stock_sync import list_in
 
 __all__ = ["LocationSpec", "ChannelSpec", "PartnerSpec", "Setup", "apply_setup"]
 
@@ -51,6 +52,12 @@ class ChannelSpec:
     kind: str
     currency: str = "USD"
     locations: tuple[str, ...] = ()  # empty: every location
+    # A marketplace or cart polled over its API (shopify | amazon | woocommerce | ebay), and
+    # the stock it is shown: the SKUs it lists (None: every SKU), less a buffer, capped.
+    connector: str | None = None
+    listings: tuple[str, ...] | None = None
+    stock_buffer: int = 0
+    max_listed: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +128,25 @@ def _link(conn: Connection, channel: int, codes: Sequence[str], locations: dict[
         conn.execute(insert(ChannelLocation), [{"channel_id": channel, "location_id": locations[c]} for c in codes])
 
 
+def _channel_config(ch: ChannelSpec) -> dict[str, Any]:
+    if ch.connector is None:
+        return {}
+    return {"connector": ch.connector, "stock_buffer": ch.stock_buffer, "max_listed": ch.max_listed,
+            "list_all": ch.listings is None}
+
+
+def _list(conn: Connection, cid: int, ch: ChannelSpec) -> None:
+    """The channel's listings: every SKU, or the ones named (each must exist)."""
+    q = select(Sku.id, Sku.code).where(Sku.active.is_(True))
+    if ch.listings is not None:
+        q = q.where(Sku.code.in_(list(ch.listings)))
+    found = {code: sid for sid, code in conn.execute(q)}
+    missing = [c for c in ch.listings or () if c not in found]
+    if missing:
+        raise StoreError(f"channel {ch.code}: listings name no SKU {', '.join(missing[:5])}")
+    list_in(conn, cid, list(found.values()))
+
+
 def _apply(conn: Connection, setup: Setup, actor: str) -> list[str]:
     changes: list[str] = []
     for loc in setup.locations:
@@ -133,9 +159,11 @@ def _apply(conn: Connection, setup: Setup, actor: str) -> list[str]:
     for ch in setup.channels:
         cid, changed = _upsert(
             conn, Channel, {"code": ch.code},
-            {"name": ch.name, "kind": ch.kind, "currency": ch.currency, "active": True, "config": {}},
+            {"name": ch.name, "kind": ch.kind, "currency": ch.currency, "active": True, "config": _channel_config(ch)},
         )
         _link(conn, cid, ch.locations, locations, f"channel {ch.code}")
+        if ch.connector is not None:
+            _list(conn, cid, ch)
         if changed:
             changes.append(f"channel {ch.code}")
             audit(conn, actor, "channel", cid, "channel.configured", {"code": ch.code})

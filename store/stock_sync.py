@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from .bulk import upsert_insert
 from .db import Store
@@ -32,7 +32,7 @@ from .models import Channel, ChannelListing, ChannelLocation, Location, Sku, Sto
 from .types import utcnow
 
 __all__ = [
-    "DueStock", "Pushed", "list_skus", "listings", "stock_due", "stock_done", "mark_all", "channel_quantity",
+    "DueStock", "Pushed", "configure_stock", "list_skus", "list_in", "list_new_skus", "listings", "stock_due", "stock_done", "mark_all", "channel_quantity",
     "pending_pushes",
 ]
 
@@ -81,15 +81,26 @@ def list_skus(store: Store, channel: str, skus: Sequence[str] | str) -> int:
             missing = sorted(set(wanted) - found)
             if missing:
                 raise NotFound(f"channel {channel}: no SKU {', '.join(missing[:5])}")
-        have = {s for (s,) in conn.execute(select(ChannelListing.sku_id).where(ChannelListing.channel_id == cid))}
-        new = [s for (s,) in conn.execute(q) if s not in have]
-        for s in new:
-            conn.execute(upsert_insert(conn, ChannelListing).values(channel_id=cid, sku_id=s, ref={})
-                         .on_conflict_do_nothing(index_elements=["channel_id", "sku_id"]))
-        _mark(conn, cid, new)
-        return len(new)
+        return list_in(conn, cid, [s for (s,) in conn.execute(q)])
 
     return store.run(_do)
+
+
+def list_in(conn: Connection, channel_id: int, sku_ids: Sequence[int]) -> int:
+    """`list_skus` by ids in the caller's transaction; returns how many listings are new."""
+    have = {s for (s,) in conn.execute(select(ChannelListing.sku_id).where(ChannelListing.channel_id == channel_id))}
+    new = [s for s in dict.fromkeys(sku_ids) if s not in have]
+    if new:
+        conn.execute(insert(ChannelListing), [{"channel_id": channel_id, "sku_id": s, "ref": {}} for s in new])
+        _mark(conn, channel_id, new)
+    return len(new)
+
+
+def list_new_skus(conn: Connection, sku_ids: Sequence[int]) -> None:
+    """New SKUs are listed on every channel that lists everything (`list_all`)."""
+    for cid, config in conn.execute(select(Channel.id, Channel.config).where(Channel.active.is_(True))):
+        if (config or {}).get("list_all"):
+            list_in(conn, int(cid), sku_ids)
 
 
 def _mark(conn: Connection, cid: int, sku_ids: Iterable[int]) -> None:
@@ -97,6 +108,25 @@ def _mark(conn: Connection, cid: int, sku_ids: Iterable[int]) -> None:
         stmt = upsert_insert(conn, StockSync).values(channel_id=cid, sku_id=s, changes=1, attempts=0)
         conn.execute(stmt.on_conflict_do_update(index_elements=["channel_id", "sku_id"],
                                                 set_={"changes": StockSync.changes + 1, "retry_at": None}))
+
+
+def configure_stock(
+    store: Store, channel: str, *, stock_buffer: int | None = None, max_listed: int | None = None,
+    clear_max: bool = False,
+) -> None:
+    """Change what the channel is shown (buffer, cap) and push every listed SKU again."""
+
+    def _do(conn: Connection) -> None:
+        cid, config = _channel(conn, channel)
+        if stock_buffer is not None:
+            config["stock_buffer"] = stock_buffer
+        if max_listed is not None or clear_max:
+            config["max_listed"] = max_listed
+        conn.execute(update(Channel).where(Channel.id == cid).values(config=config))
+        _mark(conn, cid, [s for (s,) in conn.execute(
+            select(ChannelListing.sku_id).where(ChannelListing.channel_id == cid))])
+
+    store.run(_do)
 
 
 def mark_all(store: Store, channel: str) -> int:
