@@ -9,6 +9,10 @@ Workers (../shared/ARCHITECTURE.md, Gateway):
     folder:<path>     a CSV drop folder: rescan at start, then watchdog events
     dispatcher        deliver queued EDI documents to partners' mailboxes (shipments of EDI
                       orders become 856/810 first, dropship POs to EDI vendors 850s)
+    channel:<code>    a marketplace or cart: pull orders changed since the last window
+    stock:<code>      push the stock the channel is owed (every `stock_seconds`, under a lease)
+    confirm:<code>    confirm the channel's shipments (rows claimed, no lease)
+    hints:<code>      fetch again the orders a verified webhook named (with a webhook receiver)
     schedules         jobs due on the clock (gateway.schedules: overdue 997s, 846 stock advice)
 
 A pass that fails on a connection is retried with backoff (doubling, with jitter) up to
@@ -29,18 +33,22 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from connectors.channel import Connector
+from connectors.errors import ApiError, AuthRejected, Rejected
 from connectors.mailbox import Mailbox
+from connectors.registry import build
 from store import Store
 from store.heartbeats import beat
 from store.leases import acquire, holder_of, release
 from store.outbox import claimants
 
+from .channels import Hints, WebhookServer, confirm_shipments, poll_orders, push_stock, refetch_hinted
 from .csv_folder import DropFolder
 from .dispatch import dispatch_edi, edi_for_cancellations, edi_for_dropship, edi_for_shipments
 from .errors import WorkerFailed
 from .partners import KeptOpen, is_retryable, open_mailbox, poll_partner
 from .schedules import JOBS, Job, intervals, run_due
-from .settings import FolderSpec, GatewaySettings, MailboxSpec
+from .settings import ApiChannelSpec, FolderSpec, GatewaySettings, MailboxSpec
 
 __all__ = ["Gateway", "Worker", "holder_id"]
 
@@ -65,8 +73,13 @@ class Gateway:
     def __init__(
         self, store: Store, settings: GatewaySettings, *, holder: str | None = None,
         opener: Callable[[MailboxSpec], Mailbox] = open_mailbox, jobs: Mapping[str, Job] = JOBS,
+        connector: Callable[[ApiChannelSpec], Connector] | None = None,
     ) -> None:
         self.store, self.settings, self.opener, self.jobs = store, settings, opener, jobs
+        self._connector = connector or (lambda spec: build(spec.connector, spec.channel, spec.settings))
+        self.connectors: dict[str, Connector] = {}
+        self.hints = Hints()
+        self.webhooks: WebhookServer | None = None
         self.holder = holder or holder_id()
         self.stop = threading.Event()
         self._folders: dict[str, DropFolder] = {}
@@ -96,6 +109,8 @@ class Gateway:
 
             out.append(Worker("dispatcher", self.settings.dispatch_seconds, dispatch, lease=False,
                               retryable=lambda exc: isinstance(exc, _PassFailed)))
+        for spec in self.settings.channels:
+            out += self._channel(spec)
         every = [s for s in intervals(self.settings, self.jobs).values() if s is not None]
         if every:
             out.append(Worker("schedules", min(60.0, *every), self._schedules, retryable=lambda exc: False))
@@ -108,6 +123,40 @@ class Gateway:
         if any(not r.ok for r in runs):
             raise WorkerFailed(text)
         return text or "nothing due"
+
+    def _channel(self, spec: ApiChannelSpec) -> list[Worker]:
+        """The workers of one marketplace or cart account, sharing one connector (one set of
+        token buckets, so together they stay inside the API's limits)."""
+        if spec.channel not in self.connectors:
+            self.connectors[spec.channel] = self._connector(spec)
+        c = self.connectors[spec.channel]
+        retry = _api_retryable
+
+        def poll() -> str:
+            return poll_orders(self.store, c, stop=self.stop.is_set).summary()
+
+        def stock() -> str:
+            return f"{push_stock(self.store, c)} quantities accepted"
+
+        def confirm() -> str:
+            r = confirm_shipments(self.store, c, holder=self.holder)
+            if r.errors:
+                raise _PassFailed("; ".join(r.errors))
+            return f"{r.sent} shipments confirmed"
+
+        def hinted() -> str:
+            r = refetch_hinted(self.store, c, self.hints)
+            return "nothing hinted" if r is None else f"webhook: {r.summary()}"
+
+        workers = [
+            Worker(spec.worker, spec.poll_seconds, poll, retryable=retry),
+            Worker(f"stock:{spec.channel}", spec.stock_seconds, stock, retryable=retry),
+            Worker(f"confirm:{spec.channel}", self.settings.dispatch_seconds, confirm, lease=False,
+                   retryable=lambda exc: False),
+        ]
+        if self.settings.webhooks_listen is not None:
+            workers.append(Worker(f"hints:{spec.channel}", 0.5, hinted, lease=False, retryable=retry))
+        return workers
 
     def _partner(self, spec: MailboxSpec) -> Worker:
         kept = KeptOpen(spec, self.opener)  # one connection across polls while it works
@@ -144,25 +193,41 @@ class Gateway:
     def run_once(self) -> int:
         """One pass of every worker (under its lease); 0 when every pass succeeded, else 1."""
         failed = 0
-        for w in self.workers():
-            try:
-                if not self._pass(w):
-                    failed += 1
-            finally:
-                if w.on_stop is not None:
-                    w.on_stop()  # connections closed, nothing left running
+        try:
+            for w in self.workers():
+                try:
+                    if not self._pass(w):
+                        failed += 1
+                finally:
+                    if w.on_stop is not None:
+                        w.on_stop()  # connections closed, nothing left running
+        finally:
+            self._close_connectors()
         return 1 if failed else 0
+
+    def _close_connectors(self) -> None:
+        for c in self.connectors.values():
+            c.close()
+        self.connectors.clear()
 
     def serve(self, stop: threading.Event | None = None) -> None:
         """Run every worker on its own thread until `stop` (or `self.stop`) is set."""
         if stop is not None:
             self.stop = stop
         threads = [threading.Thread(target=self._loop, args=(w,), name=w.name, daemon=True) for w in self.workers()]
+        if self.settings.webhooks_listen is not None and self.connectors:
+            self.webhooks = WebhookServer(self.store, self.connectors, self.hints, self.settings.webhooks_listen).start()
+            log.info("webhooks received", extra={"url": self.webhooks.url})
         log.info("gateway started", extra={"holder": self.holder, "workers": len(threads)})
         for t in threads:
             t.start()
-        for t in threads:
-            t.join()
+        try:
+            for t in threads:
+                t.join()
+        finally:
+            if self.webhooks is not None:
+                self.webhooks.stop()
+            self._close_connectors()
         log.info("gateway stopped", extra={"holder": self.holder})
 
     def _loop(self, w: Worker) -> None:
@@ -265,4 +330,10 @@ def _dead_here(holder: str) -> bool:
 
 class _PassFailed(Exception):
     pass
+
+
+def _api_retryable(exc: BaseException) -> bool:
+    """A channel that did not answer is tried again; one that refused us is not (an operator
+    must look at the credentials or the request)."""
+    return isinstance(exc, ApiError) and not isinstance(exc, (AuthRejected, Rejected))
 

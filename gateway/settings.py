@@ -3,6 +3,7 @@
     GatewaySettings
     ├── mailboxes: one per EDI partner with a `[partners.mailbox]` (SFTP or a local folder)
     ├── folders:   one per `[[folders]]` CSV drop folder (profile, channel, column map)
+    ├── channels:  one per `[[channels]]` with a `connector` (a marketplace or cart API)
     └── schedules: job name -> seconds between runs, None for off (`[gateway.schedules]`;
                    a job not named runs at its default, gateway.schedules.JOBS)
 """
@@ -12,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from connectors.sftp import SftpSettings
 
-__all__ = ["MailboxSpec", "FolderSpec", "GatewaySettings"]
+__all__ = ["ApiChannelSpec", "MailboxSpec", "FolderSpec", "GatewaySettings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +58,28 @@ class FolderSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiChannelSpec:
+    """A marketplace or cart account: its connector (shopify | amazon | woocommerce | ebay), the
+    connector's settings (URL, credentials, limits), how often its orders are polled and how
+    soon a stock change is pushed to it."""
+
+    channel: str
+    connector: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    poll_seconds: float = 60.0
+    stock_seconds: float = 0.5
+
+    @property
+    def worker(self) -> str:
+        return f"channel:{self.channel}"
+
+
+@dataclass(frozen=True, slots=True)
 class GatewaySettings:
     mailboxes: Sequence[MailboxSpec] = ()
     folders: Sequence[FolderSpec] = ()
+    channels: Sequence[ApiChannelSpec] = ()
+    webhooks_listen: str | None = None  # "host:port" of the webhook receiver, None: no receiver
     dispatch_seconds: float = 5.0
     heartbeat_seconds: float = 10.0
     lease_seconds: float = 60.0

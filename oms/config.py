@@ -3,7 +3,11 @@
     [store]        url
     [[locations]]  code, name, kind, priority, address and coordinates; vendor (a dropship
                    location's EDI partner, sent an 850 for what is routed there)
-    [[channels]]   code, name, kind (marketplace | cart | csv | manual), currency, locations
+    [[channels]]   code, name, kind (marketplace | cart | csv | manual), currency, locations;
+                   a marketplace or cart polled over its API: connector (shopify | amazon |
+                   woocommerce | ebay), listings, stock_buffer, max_listed, poll_seconds,
+                   stock_push_seconds and [channels.api]: url, credentials (`*_env` keys name
+                   environment variables), limits
     [[partners]]   EDI trading partners: their and our ISA/GS ids, version (GS08), usage,
                    delimiters, the documents exchanged, whether an 855 is required, and
                    [partners.mailbox]: SFTP (host, user, key or password_env, known_hosts) or a folder
@@ -95,6 +99,20 @@ class ChannelEntry(_Strict):
     kind: Literal["marketplace", "cart", "csv", "manual"]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
     locations: list[str] = []
+    connector: Literal["shopify", "amazon", "woocommerce", "ebay"] | None = None
+    listings: list[str] | Literal["*"] = "*"
+    stock_buffer: Annotated[int, Field(ge=0)] = 0
+    max_listed: Annotated[int, Field(ge=0)] | None = None
+    poll_seconds: Annotated[float, Field(gt=0)] = 60.0
+    stock_push_seconds: Annotated[float, Field(gt=0)] = 0.5
+    # The connector's own settings (see connectors/<name>.py): url, credentials, limits, ...
+    api: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _api_needs_a_connector(self) -> ChannelEntry:
+        if self.api and self.connector is None:
+            raise ValueError("[channels.api] is set but no connector names the API")
+        return self
 
 
 class MailboxEntry(_Strict):
@@ -148,6 +166,8 @@ class GatewaySection(_Strict):
     ack_overdue_after: Duration = "24h"
     # How often each scheduled job runs (gateway.schedules.JOBS): a duration, or "off".
     schedules: dict[str, Schedule] = {}
+    # "host:port" where Shopify and WooCommerce deliver webhooks (POST /webhooks/<channel>).
+    webhooks_listen: Annotated[str, Field(pattern=r"^[^:]*:[0-9]{1,5}$")] | None = None
 
 
 class ShippingSection(_Strict):
@@ -342,7 +362,10 @@ def to_setup(config: Config) -> Setup:
     return Setup(
         locations=[LocationSpec(**loc.model_dump()) for loc in config.locations],
         channels=[
-            ChannelSpec(ch.code, ch.name, ch.kind, ch.currency, tuple(ch.locations)) for ch in config.channels
+            ChannelSpec(ch.code, ch.name, ch.kind, ch.currency, tuple(ch.locations), connector=ch.connector,
+                        listings=None if ch.listings == "*" else tuple(ch.listings), stock_buffer=ch.stock_buffer,
+                        max_listed=ch.max_listed)
+            for ch in config.channels
         ],
         partners=[
             PartnerSpec(
@@ -368,7 +391,7 @@ def to_gateway(config: Config, *, base: Path, env: Mapping[str, str]) -> tuple[G
     from connectors.sftp import SftpSettings, loose_permissions
     from gateway.logs import register_secret
     from gateway.schedules import JOBS
-    from gateway.settings import FolderSpec, GatewaySettings, MailboxSpec
+    from gateway.settings import ApiChannelSpec, FolderSpec, GatewaySettings, MailboxSpec
 
     def where(p: Path) -> Path:
         p = p.expanduser()
@@ -410,12 +433,25 @@ def to_gateway(config: Config, *, base: Path, env: Mapping[str, str]) -> tuple[G
                                      poll_seconds=m.poll_seconds))
     folders = [FolderSpec(where(f.path), f.profile, f.channel, dict(f.columns), f.settle_seconds)
                for f in config.folders]
+    channels = []
+    for n, ch in enumerate(config.channels, 1):
+        if ch.connector is None:
+            continue
+        api: dict[str, Any] = {}
+        for k, v in ch.api.items():  # `token_env = "SHOPIFY_TOKEN"` -> token from the environment
+            if k.endswith("_env") and isinstance(v, str):
+                api[k.removesuffix("_env")] = secret(v, f"channels[{n}] ({ch.code}).api.{k}")
+            else:
+                api[k] = v
+        channels.append(ApiChannelSpec(ch.code, ch.connector, api, poll_seconds=ch.poll_seconds,
+                                       stock_seconds=ch.stock_push_seconds))
     g = config.gateway
     unknown = sorted(set(g.schedules) - set(JOBS))
     if unknown:
         raise ConfigFileError(f"gateway.schedules.{unknown[0]}: no such job (jobs: {', '.join(JOBS)})")
     schedules = {name: None if every == "off" else seconds(every) for name, every in g.schedules.items()}
-    settings = GatewaySettings(mailboxes=tuple(mailboxes), folders=tuple(folders), dispatch_seconds=g.dispatch_seconds,
+    settings = GatewaySettings(mailboxes=tuple(mailboxes), folders=tuple(folders), channels=tuple(channels),
+                               webhooks_listen=g.webhooks_listen, dispatch_seconds=g.dispatch_seconds,
                                heartbeat_seconds=g.heartbeat_seconds, lease_seconds=g.lease_seconds, retries=g.retries,
                                schedules=schedules, ack_overdue_after=seconds(g.ack_overdue_after))
     return settings, warnings
