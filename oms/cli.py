@@ -210,6 +210,7 @@ def main() -> None:
 
 
 def _register() -> None:
+    from oms.channels_cmd import channel
     from oms.dropship_cmd import dropship
     from oms.edi import edi
     from oms.gateway_cmd import gateway
@@ -226,6 +227,7 @@ def _register() -> None:
         cli.add_command(command)
     cli.add_command(dropship)
     cli.add_command(report)
+    cli.add_command(channel)
 
 
 _register()
