@@ -214,7 +214,7 @@ class FakeApi:
 
     def _send(self, h: BaseHTTPRequestHandler, resp: Response) -> None:
         try:
-            h.send_response(resp.status)
+            h.send_response_only(resp.status)  # send_response adds a second Date (the real clock)
             headers = {"Date": email.utils.format_datetime(self.clock.now().astimezone(dt.timezone.utc), usegmt=True)}
             headers.update(resp.headers)
             for k, v in headers.items():
