@@ -117,6 +117,10 @@ class FakeWooCommerce(FakeApi):
         self._deliveries = itertools.count(1)
         self.webhook_id = 142
 
+    def __enter__(self) -> FakeWooCommerce:
+        super().__enter__()
+        return self
+
     # -- the Python side, for tests, the demo and the bench ------------------------------
 
     def _stamp(self, previous: dt.datetime | None = None) -> dt.datetime:
@@ -223,6 +227,11 @@ class FakeWooCommerce(FakeApi):
     def webhook_ping(self) -> tuple[dict[str, str], bytes]:
         """What WooCommerce posts once when a webhook is created: a form body, no signature."""
         return {"Content-Type": "application/x-www-form-urlencoded"}, f"webhook_id={self.webhook_id}".encode()
+
+    def heal(self) -> None:
+        """The host is back: injected faults still queued are dropped."""
+        with self.lock:
+            self._faults.clear()
 
     def sign(self, body: bytes) -> str:
         return base64.b64encode(hmac.new(self.webhook_secret.encode(), body, hashlib.sha256).digest()).decode()
