@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
@@ -70,6 +71,8 @@ USAGE_PLANS: Mapping[str, tuple[float, float]] = {
     "confirmShipment": (2.0, 10),
     "patchListingsItem": (5.0, 5),
 }
+
+log = logging.getLogger("oms.connectors.amazon")
 
 _ORDERS = "/orders/2026-01-01/orders"
 _INCLUDED = "RECIPIENT,FULFILLMENT,PROCEEDS"
@@ -244,7 +247,10 @@ class Amazon:
                            ok=(200, 404))
             if r.status_code == 200:
                 raw.append(r.json().get("order"))
-        return self._map_all(raw)[0]
+        orders, problems = self._map_all(raw)
+        for ref, why in problems:  # the next pull's page records it against the stored page
+            log.warning("order not mapped", extra={"channel": self.channel, "order": ref, "error": why})
+        return orders
 
     def _map_all(self, raw_orders: Sequence[Any]) -> tuple[list[RemoteOrder], list[tuple[str, str]]]:
         orders: list[RemoteOrder] = []

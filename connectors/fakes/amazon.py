@@ -289,6 +289,12 @@ class FakeAmazon(FakeApi):
             self._settle(listing)
             return list(listing.applied)
 
+    def spend_quota(self, op: str) -> None:
+        """Another application of this seller spends `op`'s tokens: the next call is throttled."""
+        bucket = self.buckets[op]
+        while bucket.try_take():
+            pass
+
     def expire_tokens(self) -> None:
         """Every access token handed out so far is stale from now on."""
         with self.lock:
