@@ -22,6 +22,7 @@ Settings (oms.toml `[channels.api]`):
     safety_lag_seconds  how far behind Amazon's clock a window ends (default 150, at least 120)
     overlap_seconds     how much of the last window the next reads again (default 600)
     max_span_seconds    the longest window (default 7 days)
+    (webhook_secret is not used: Amazon has no HTTP webhooks, see the end of this docstring)
 
 What Amazon asks of a client, and where it is done:
   - an access token from LWA (refresh_token grant), in `x-amz-access-token`, cached until a
