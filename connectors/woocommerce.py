@@ -181,7 +181,13 @@ class WooCommerce:
         orders, problems = self._map_all(rows)
         total = _int_header(r, "x-wp-total")
         pages = _int_header(r, "x-wp-totalpages")
-        more = pages is not None and page < pages
+        full = len(rows) >= self.page_size
+        if pages is not None:
+            more = page < pages
+        else:  # a cache or proxy that drops WordPress's headers: Link, else a full page, says more
+            more = 'rel="next"' in r.headers.get("link", "") or full
+        if total is None and full:
+            total = len(rows) + 1  # unknown, at least one more: the sync splits the window rather than trust it
         return OrderPage(orders, {"page": page + 1} if more else None, r.content, total, problems)
 
     def _map_all(self, rows: Sequence[Any]) -> tuple[list[RemoteOrder], list[tuple[str, str]]]:

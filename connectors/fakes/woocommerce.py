@@ -24,8 +24,9 @@ What it holds to, from the REST API docs and what users ran into (REPORT §4, §
     /products/batch and /products/{id}/variations/batch with at most 100 updates (else 413);
   - Shipment Tracking: GET/POST /wp-json/wc-shipment-tracking/v3/orders/{id}/shipment-trackings
     (a POST always adds one, even a number already there: the client must read back first);
-  - throttling: WooCommerce has none, but hosts answer 429 + Retry-After; `rate`/`burst` turn
-    on such a host limit (a ServerBucket on the fake clock); `fail_next` gives 5xx bursts.
+  - throttling: WooCommerce has none, but hosts answer 429 (or 503, `throttle_status`) with
+    Retry-After; `rate`/`burst` turn on such a host limit (a ServerBucket on the fake clock);
+    `fail_next` gives 5xx bursts; `strip_totals` plays a cache that drops the paging headers.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class FakeWooCommerce(FakeApi):
         self, *, clock: Clock | None = None, consumer_key: str = "ck_test", consumer_secret: str = "cs_test",
         webhook_secret: str = "woo-webhook-secret", site_offset: dt.timedelta = dt.timedelta(hours=-5),
         rate: float | None = None, burst: float | None = None, whole_retry_after: bool = True,
-        currency: str = "USD",
+        throttle_status: int = 429, strip_totals: bool = False, currency: str = "USD",
     ) -> None:
         super().__init__(clock=clock)
         self.consumer_key, self.consumer_secret, self.webhook_secret = consumer_key, consumer_secret, webhook_secret
@@ -107,6 +108,8 @@ class FakeWooCommerce(FakeApi):
         # may ask for the exact fraction to stay fast.
         self.bucket = ServerBucket(self.clock, rate=rate, burst=burst or 1) if rate else None
         self.whole_retry_after = whole_retry_after
+        self.throttle_status = throttle_status  # some hosts shed load with 503 + Retry-After
+        self.strip_totals = strip_totals  # a caching proxy that drops X-WP-Total(Pages) and Link
         self.throttled = 0  # 429s answered
         self.orders: dict[str, WooOrder] = {}
         self.listings: dict[str, WooProduct] = {}
@@ -256,8 +259,8 @@ class FakeWooCommerce(FakeApi):
             self.throttled += 1
             wait = self.bucket.seconds_until()
             after = str(max(1, math.ceil(wait))) if self.whole_retry_after else f"{max(wait, 0.001):.3f}"
-            return json_response({"code": "too_many_requests", "message": "Too Many Requests"}, 429,
-                                 {"Retry-After": after})
+            return json_response({"code": "too_many_requests", "message": "Too Many Requests"},
+                                 self.throttle_status, {"Retry-After": after})
         if not self._authorised(req):
             return _error("woocommerce_rest_cannot_view", "Sorry, you cannot list resources.", 401)
         return super().dispatch(req)
@@ -372,7 +375,7 @@ class FakeWooCommerce(FakeApi):
             links.append(f'<{self.url}{req.path}?{urlencode({**base, "page": page + 1})}>; rel="next"')
         if links:
             headers["Link"] = ", ".join(links)
-        return json_response(chosen, headers=headers)
+        return json_response(chosen, headers={} if self.strip_totals else headers)
 
     def _get_order(self, req: Request) -> Response:
         assert req.match is not None

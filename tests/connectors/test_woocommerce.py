@@ -543,3 +543,31 @@ def test_webhooks_signed_duplicated_tampered_and_ping(woo: FakeWooCommerce) -> N
             wrong.verify_webhook(*woo.webhook(oid))
     finally:
         wrong.close()
+
+
+def test_a_host_shedding_load_with_503_and_retry_after_is_waited_out_even_for_a_write() -> None:
+    with FakeWooCommerce(rate=5, burst=1, throttle_status=503, whole_retry_after=False) as host:
+        oid = host.add_order({"S1": 1})
+        conn = _connector(host)
+        try:
+            for n in range(3):  # the POST of each is refused before it runs, so sending it again is safe
+                conn.confirm_shipment(_notice(oid, host, tracking=f"T{n}"))
+            assert [t["tracking_number"] for t in host.fulfillments(oid)] == ["T0", "T1", "T2"]
+            assert host.throttled > 0 and conn.api.throttled == host.throttled
+        finally:
+            conn.close()
+
+
+def test_paging_headers_dropped_by_a_cache_still_split_and_page(shop: Store) -> None:
+    with FakeWooCommerce(strip_totals=True) as fake:
+        _spread(fake, 120, span=dt.timedelta(minutes=20))
+        crowded = fake.clock.now().replace(microsecond=0) - dt.timedelta(minutes=30)
+        for _ in range(30):  # a second that needs two pages, told apart without X-WP-TotalPages
+            fake.add_order({"S4": 1}, updated_at=crowded)
+        conn = _connector(fake, page_size=25)
+        try:
+            report = pull(shop, conn)
+            assert report.splits > 0
+            assert len(_assert_latest(shop, fake)) == 150
+        finally:
+            conn.close()
