@@ -262,15 +262,16 @@ def _cost(sels: Sequence[Field | Fragment]) -> int:
             continue
         elif "first" in s.args or "last" in s.args:
             n = int(s.args.get("first") or s.args.get("last") or 0)
+            names = {c.name: c for c in s.selections if isinstance(c, Field)}
+            if "nodes" not in names and "edges" not in names:  # a plain list with first: (fulfillments)
+                total += n * (1 + _cost(s.selections))
+                continue
             node = 0
-            for child in s.selections:
-                if isinstance(child, Field) and child.name == "nodes":
-                    node = max(node, 1 + _cost(child.selections))
-                elif isinstance(child, Field) and child.name == "edges":
-                    inner = [c for c in child.selections if isinstance(c, Field) and c.name == "node"]
-                    node = max(node, 1 + _cost(inner[0].selections) if inner else 0)
-                elif isinstance(child, Field) and child.name != "pageInfo":
-                    node = max(node, 1 + _cost([child]))  # a plain list with first: (fulfillments)
+            if "nodes" in names:
+                node = 1 + _cost(names["nodes"].selections)
+            if "edges" in names:
+                inner = [c for c in names["edges"].selections if isinstance(c, Field) and c.name == "node"]
+                node = max(node, 1 + _cost(inner[0].selections) if inner else 0)
             total += 2 + n * node
         elif s.name == "pageInfo":
             continue
@@ -655,7 +656,7 @@ class FakeShopify(FakeApi):
     def _fulfillment_node(self, o: FakeOrder, f: FakeFulfillment) -> dict[str, Any]:
         return {"__typename": "Fulfillment", "id": gid("Fulfillment", f.id), "status": "SUCCESS",
                 "createdAt": _iso(f.created_at),
-                "trackingInfo": lambda a: [{"company": f.company, "number": f.number, "url": f.url}],
+                "trackingInfo": lambda a: [{"company": f.company, "number": f.number, "url": f.url}] if f.number else [],
                 "fulfillmentLineItems": lambda a: _connection(
                     [{"id": gid("FulfillmentLineItem", lid * 7), "quantity": q,
                       "lineItem": {"id": gid("LineItem", lid)}} for lid, q in f.lines], a)}
@@ -930,6 +931,9 @@ class _Run:
             return self.project(shop.variants_connection(f.args, self), f.selections)
         if f.name in ("order", "node", "inventoryItem", "productVariant"):
             return self.project(shop._node(f.args.get("id")), f.selections)
+        if f.name == "shop":
+            return self.project({"__typename": "Shop", "name": shop.shop.split(".")[0], "myshopifyDomain": shop.shop,
+                                 "currencyCode": shop.currency, "ianaTimezone": "America/New_York"}, f.selections)
         if f.name == "nodes":
             return [self.project(shop._node(i), f.selections) for i in f.args.get("ids") or ()]
         raise GraphQLError(f"Field '{f.name}' doesn't exist on type 'QueryRoot'", "undefinedField")
