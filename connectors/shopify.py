@@ -297,7 +297,7 @@ class Shopify:
         out: list[RemoteOrder] = []
         for i in range(0, len(ids), self.page_size):
             chunk = ids[i:i + self.page_size]
-            data, _ = self._call(query, {"ids": chunk}, cost=len(chunk) * (1 + _order_cost(self.lines_per_order)))
+            data, _ = self._call(query, {"ids": chunk}, cost=len(chunk) * _order_cost(self.lines_per_order))
             orders, problems = self._map_all([n for n in data.get("nodes") or [] if n])
             for ref, why in problems:
                 log.warning("order not taken", extra={"channel": self.channel, "order": ref, "error": why})
@@ -417,11 +417,12 @@ class Shopify:
         if self.location_id is None:
             return [PushResult(lv.sku, False, lv.qty, lv.ref, f"{self.channel}: no location_id set") for lv in levels]
         results: dict[str, PushResult] = {}
-        items = {lv.sku: str(lv.ref["inventory_item_id"]) for lv in levels if lv.ref.get("inventory_item_id")}
-        found, missing = self._lookup([lv.sku for lv in levels if lv.sku not in items])
+        latest = list({lv.sku: lv for lv in levels}.values())  # a SKU twice: its last level
+        items = {lv.sku: str(lv.ref["inventory_item_id"]) for lv in latest if lv.ref.get("inventory_item_id")}
+        found, missing = self._lookup([lv.sku for lv in latest if lv.sku not in items])
         items.update(found)
         pushes: list[_Push] = []
-        for lv in levels:
+        for lv in latest:
             if lv.sku in missing:
                 results[lv.sku] = PushResult(lv.sku, False, lv.qty, lv.ref, missing[lv.sku])
                 continue
