@@ -58,7 +58,7 @@ from .api import ApiClient, OAuthToken, Verdict
 from .channel import (
     Cursor, OrderPage, PushResult, RemoteOrder, ShipmentNotice, StockLevel, SyncWindow, WebhookHint, utc,
 )
-from .errors import Rejected, WebhookRejected
+from .errors import ConnectorError, Rejected, WebhookRejected
 from .throttle import TokenBucket
 
 __all__ = ["Ebay", "quota_reset", "SCOPES"]
@@ -119,7 +119,8 @@ def _inspect(group: str, r: httpx.Response) -> Verdict | None:
         return None
     for e in errors:
         if isinstance(e, dict) and e.get("errorId") == _QUOTA_ERROR:
-            return Verdict(quota_until=quota_reset(_their_now(r)), reason=f"{group}: {e.get('longMessage') or e.get('message')}")
+            why = e.get("longMessage") or e.get("message")
+            return Verdict(quota_until=quota_reset(_their_now(r)), reason=f"{group}: {why}")
     return None
 
 
@@ -145,7 +146,7 @@ class Ebay:
         url = str(settings.get("url") or "https://api.ebay.com").rstrip("/")
         for key in ("client_id", "client_secret", "refresh_token"):
             if not settings.get(key):
-                raise ValueError(f"channel {channel}: eBay needs {key} in [channels.api]")
+                raise ConnectorError(f"channel {channel}: eBay needs {key} in [channels.api]")
         scopes = settings.get("scopes") or SCOPES
         scope = scopes if isinstance(scopes, str) else " ".join(scopes)
         self.marketplace = str(settings.get("marketplace_id") or "EBAY_US")
@@ -205,11 +206,12 @@ class Ebay:
     def confirm_shipment(self, notice: ShipmentNotice) -> str:
         oid = quote(notice.external_id, safe="-")
         path = f"{_ORDER}/{oid}/shipping_fulfillment"
-        held = self._fulfillment_with(path, notice.tracking)
+        lines = self._line_items(oid, notice)
+        held = self._fulfillment_with(path, notice.tracking, lines)
         if held is not None:
             return held
         payload = {
-            "lineItems": self._line_items(oid, notice),
+            "lineItems": lines,
             "shippedDate": _ebay_time(notice.shipped_at),
             "shippingCarrierCode": _CARRIERS.get(notice.carrier.strip().lower(), notice.carrier.strip()),
             "trackingNumber": notice.tracking.strip(),
@@ -221,7 +223,7 @@ class Ebay:
         location = r.headers.get("location", "")
         if location:
             return location.rstrip("/").rsplit("/", 1)[-1]
-        again = self._fulfillment_with(path, notice.tracking)
+        again = self._fulfillment_with(path, notice.tracking, lines)
         if again is None:
             raise Rejected(f"{self.channel}: eBay created a fulfillment for order {notice.external_id} "
                            "but named none and lists none", status=r.status_code)
@@ -236,7 +238,8 @@ class Ebay:
             if not offers:
                 offers = self._offers(lv.sku)
             if not offers:
-                results[lv.sku] = PushResult(lv.sku, False, lv.qty, {}, f"eBay has no {self.marketplace} offer for SKU {lv.sku}")
+                why = f"eBay has no {self.marketplace} offer for SKU {lv.sku}"
+                results[lv.sku] = PushResult(lv.sku, False, lv.qty, {}, why)
                 continue
             ready.append((lv, offers))
         for i in range(0, len(ready), _MAX_BULK):
@@ -305,12 +308,16 @@ class Ebay:
 
     # -- shipments ----------------------------------------------------------------------------
 
-    def _fulfillment_with(self, path: str, tracking: str) -> str | None:
-        """The id of the order's fulfillment carrying `tracking`, if eBay has one."""
+    def _fulfillment_with(self, path: str, tracking: str, lines: Sequence[Mapping[str, Any]]) -> str | None:
+        """The id of the order's fulfillment with this tracking number and these lines, if eBay
+        has one (one parcel number may carry two of our shipments of different lines)."""
         want = "".join(tracking.split()).upper()
+        refs = {str(li["lineItemId"]) for li in lines}
         r = self.api.request("fulfillment", "GET", path)
         for f in r.json().get("fulfillments") or []:
-            if "".join(str(f.get("shipmentTrackingNumber") or "").split()).upper() == want:
+            if "".join(str(f.get("shipmentTrackingNumber") or "").split()).upper() != want:
+                continue
+            if refs <= {str(li.get("lineItemId")) for li in f.get("lineItems") or []}:
                 return str(f["fulfillmentId"])
         return None
 

@@ -55,7 +55,9 @@ SCOPES = (
     "https://api.ebay.com/oauth/api_scope/sell.inventory",
 )
 _ORDER = "/sell/fulfillment/v1/order"
+_SHIP = _ORDER + r"/(?P<oid>[^/]+)/shipping_fulfillment"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_LIMIT_REACHED = "The request limit has been reached for the resource."
 
 
 def ebay_time(value: dt.datetime) -> str:
@@ -255,6 +257,11 @@ class FakeEbay(FakeApi):
         with self.lock:
             return list(self._accepted.get(sku, []))
 
+    def spend_burst(self) -> None:
+        """Another client of the same app takes every token there is: the next call gets a 429."""
+        self.bucket.seconds_until()  # brings the bucket up to now first
+        self.bucket.available = 0.0
+
     def quota_used(self, api: str = "fulfillment") -> int:
         with self.lock:
             return self._used.get((api, self.clock.now().astimezone(PACIFIC).date()), 0)
@@ -266,8 +273,8 @@ class FakeEbay(FakeApi):
             ("POST", r"/identity/v1/oauth2/token", self._token),
             ("GET", _ORDER, self._guard("fulfillment", self._get_orders)),
             ("GET", _ORDER + r"/(?P<oid>[^/]+)", self._guard("fulfillment", self._get_order)),
-            ("GET", _ORDER + r"/(?P<oid>[^/]+)/shipping_fulfillment", self._guard("fulfillment", self._list_fulfillments)),
-            ("POST", _ORDER + r"/(?P<oid>[^/]+)/shipping_fulfillment", self._guard("fulfillment", self._create_fulfillment)),
+            ("GET", _SHIP, self._guard("fulfillment", self._list_fulfillments)),
+            ("POST", _SHIP, self._guard("fulfillment", self._create_fulfillment)),
             ("GET", r"/sell/inventory/v1/offer", self._guard("inventory", self._get_offers)),
             ("POST", r"/sell/inventory/v1/bulk_update_price_quantity", self._guard("inventory", self._bulk_update)),
         )
@@ -279,20 +286,20 @@ class FakeEbay(FakeApi):
             return json_response({"error": "invalid_client", "error_description": "client authentication failed"}, 401)
         form = {k: v[0] for k, v in _form(req.body).items()}
         if form.get("grant_type") != "refresh_token":
-            return json_response({"error": "unsupported_grant_type",
-                                  "error_description": "grant type in request is not supported by the authorization server"}, 400)
+            return _oauth_error("unsupported_grant_type", "grant type in request is not supported by the authorization server")
         if form.get("refresh_token") != self.refresh_token:
-            return json_response({"error": "invalid_grant", "error_description":
-                                  "the provided authorization refresh token is invalid or was issued to another client"}, 400)
+            return _oauth_error("invalid_grant",
+                                "the provided authorization refresh token is invalid or was issued to another client")
         scopes = set((form.get("scope") or "").split())
         if not scopes or not scopes <= set(SCOPES) | {s + ".readonly" for s in SCOPES}:
-            return json_response({"error": "invalid_scope", "error_description":
-                                  "the requested scope is invalid, unknown, malformed, or exceeds the scope granted to the client"}, 400)
+            return _oauth_error("invalid_scope", "the requested scope is invalid, unknown, malformed, "
+                                "or exceeds the scope granted to the client")
         token = f"v^1.1#i^1#access{self._next()}"
         with self.lock:
             self._tokens[token] = self.clock.now() + dt.timedelta(seconds=self.token_ttl)
             self.tokens_issued += 1
-        return json_response({"access_token": token, "expires_in": int(self.token_ttl), "token_type": "User Access Token"})
+        return json_response({"access_token": token, "expires_in": int(self.token_ttl),
+                              "token_type": "User Access Token"})
 
     def _guard(self, api: str, handler: Any) -> Any:
         """Token, daily quota, then the burst bucket, in front of a handler."""
@@ -305,21 +312,19 @@ class FakeEbay(FakeApi):
                 expiry = self._tokens.get(token) if token else None
                 if expiry is None or expiry <= now:
                     self.unauthorised += 1
-                    return _error(401, 1001, "Invalid access token",
-                                  long="Invalid access token. Check the value of the Authorization HTTP request header.",
-                                  domain="OAuth", headers={"WWW-Authenticate": "Bearer"})
+                    return _error(401, 1001, "Invalid access token", domain="OAuth", headers={"WWW-Authenticate": "Bearer"},
+                                  long="Invalid access token. Check the value of the Authorization HTTP request header.")
                 day = (api, now.astimezone(PACIFIC).date())
                 if self.daily_quota is not None and self._used.get(day, 0) >= self.daily_quota:
                     self.throttled += 1
-                    return _error(429, 2001, "Too many requests.",
-                                  long="The request limit has been reached for the resource.", domain="ACCESS")
+                    return _error(429, 2001, "Too many requests.", long=_LIMIT_REACHED, domain="ACCESS")
             if not self.bucket.try_take():
                 with self.lock:
                     self.throttled += 1
                 # HTTP's Retry-After is whole seconds; a burst clears within one.
                 wait = max(1, math.ceil(self.bucket.seconds_until()))
-                return _error(429, 2001, "Too many requests.", long="The request limit has been reached for the resource.",
-                              domain="ACCESS", headers={"Retry-After": str(wait)})
+                return _error(429, 2001, "Too many requests.", long=_LIMIT_REACHED, domain="ACCESS",
+                              headers={"Retry-After": str(wait)})
             with self.lock:
                 self._used[day] = self._used.get(day, 0) + 1
             result: Response = handler(req)
@@ -413,7 +418,8 @@ class FakeEbay(FakeApi):
             carrier, tracking, shipped = body["shippingCarrierCode"], body["trackingNumber"], body["shippedDate"]
             when = _parse_time(shipped)
         except (ValueError, KeyError, TypeError) as exc:
-            return _error(400, 32300, "Invalid shipment", long=f"lineItems, shippedDate, shippingCarrierCode and trackingNumber are required ({exc})")
+            need = "lineItems, shippedDate, shippingCarrierCode and trackingNumber are required"
+            return _error(400, 32300, "Invalid shipment", long=f"{need} ({exc})")
         if not carrier or not tracking:
             return _error(400, 32300, "Invalid tracking number or carrier")
         with self.lock:
@@ -425,7 +431,8 @@ class FakeEbay(FakeApi):
             for li in lines:
                 lid = li.get("lineItemId")
                 if lid in seen:
-                    return _error(400, 32210, "Duplicate line item", long=f"Line item {lid} appears twice in the request.")
+                    return _error(400, 32210, "Duplicate line item",
+                                  long=f"Line item {lid} appears twice in the request.")
                 seen.add(lid)
                 if lid not in known or int(li.get("quantity", 0)) < 1:
                     return _error(400, 32100, "Invalid line item", long=f"Line item {lid} is not in order {oid}.")
@@ -449,7 +456,8 @@ class FakeEbay(FakeApi):
     def _get_offers(self, req: Request) -> Response:
         sku = req.arg("sku")
         if not sku:
-            return _error(400, 25707, "Invalid SKU", long="The sku query parameter is required.", domain="API_INVENTORY")
+            return _error(400, 25707, "Invalid SKU", long="The sku query parameter is required.",
+                          domain="API_INVENTORY")
         market = req.arg("marketplace_id")
         with self.lock:
             listing = self._listings.get(sku)
@@ -527,6 +535,10 @@ def _ship_to(to: Mapping[str, str], n: int) -> dict[str, Any]:
         address["addressLine2"] = to["address2"]
     return {"fullName": to.get("name", f"Buyer {n}"), "contactAddress": address, "primaryPhone": {},
             "email": f"buyer{n}@example.com"}
+
+
+def _oauth_error(error: str, description: str) -> Response:
+    return json_response({"error": error, "error_description": description}, 400)
 
 
 def _copy(value: Any) -> Any:
