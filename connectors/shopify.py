@@ -23,7 +23,7 @@ Ids: an order's external id is its numeric `legacyResourceId` ("450789469"), the
 the `id` of the REST-shaped webhook bodies; a line's `line_ref` is the line item's gid, which
 is what fulfilment orders point at. A line without a SKU is taken by its variant's number
 (item_kind channel_item_id), or by its name when it has no variant (a custom item). Quantities
-are the line's `quantity` as ordered; `currentQuantity` (after an order edit) is kept in `raw`.
+are the line's `currentQuantity` (what is left after an order edit), else its `quantity`.
 
 Throttling: every call takes its calculated cost from a token bucket before it is sent, and
 the bucket is set from `extensions.cost.throttleStatus` on every answer. Shopify says
@@ -349,7 +349,10 @@ class Shopify:
                 item, kind = str(ln.get("name") or ln["id"])[:128], "channel_item_id"
             price = ((ln.get("originalUnitPriceSet") or {}).get("shopMoney") or {})
             lines.append(CanonicalLine(
-                item=item, item_kind=kind, qty=int(ln["quantity"]),
+                # After an order edit Shopify's currentQuantity is what is still wanted: units
+                # removed there must not ship here (an allocated order goes to an operator).
+                item=item, item_kind=kind,
+                qty=int(ln["currentQuantity"] if ln.get("currentQuantity") is not None else ln["quantity"]),
                 unit_price_minor=_minor(str(price["amount"]), currency), description=ln.get("name"),
                 line_ref=str(ln["id"]),
             ))
