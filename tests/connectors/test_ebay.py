@@ -301,6 +301,13 @@ def test_stock_push_batches_of_25_caches_offers_and_reports_each_sku(fake: FakeE
     retry = ebay.push_stock([StockLevel("S05", 7, refused[0].ref)])
     assert retry[0].accepted and fake.quantity("S05") == 7
 
+    # The listing shows the lesser of the item's and the offer's quantity: why both are sent.
+    offer = by_sku["S06"].ref["offer_ids"][0]
+    body = {"requests": [{"sku": "S06", "shipToLocationAvailability": {"quantity": 9},
+                          "offers": [{"offerId": offer, "availableQuantity": 4}]}]}
+    ebay.api.request("inventory", "POST", "/sell/inventory/v1/bulk_update_price_quantity", json=body)
+    assert fake.quantity("S06") == 4
+
 
 def test_stock_from_the_store_outbox_reaches_ebay(catalog: Store, fake: FakeEbay, connect: Connect) -> None:
     add_channel(catalog, "ebay", "eBay", "marketplace")
@@ -492,6 +499,14 @@ def test_mapping_prices_skus_cancellation_and_a_bad_order(store: Store, fake: Fa
     assert status[priced] == "cancelled" and status[nosku] != "cancelled" and bad not in status
     with store.read() as conn:
         assert conn.execute(select(func.count()).select_from(Order)).scalar_one() == 2
+
+
+def test_get_orders_asks_50_ids_a_call(fake: FakeEbay, connect: Connect) -> None:
+    ids = [fake.add_order({"S1": 1}) for _ in range(120)]
+    got = connect().get_orders([*ids, "00-99999-99999"])
+    assert sorted(o.order.external_id for o in got) == sorted(ids)
+    asked = [len((c.arg("orderIds") or "").split(",")) for c in fake.calls if c.arg("orderIds")]
+    assert asked == [50, 50, 21]
 
 
 def test_5xx_bursts_are_retried_for_reads(store: Store, fake: FakeEbay, connect: Connect) -> None:
