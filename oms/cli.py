@@ -93,7 +93,8 @@ def init(ctx: click.Context) -> None:
 @click.pass_context
 def demo(ctx: click.Context, orders: int, skus: int, no_tui: bool, gateway_seconds: float | None) -> None:
     """Seed a realistic demo store (once), start the gateway with a demo EDI partner whose 850s
-    arrive every few seconds, and open the operator TUI on it."""
+    arrive every few seconds and fake Shopify, Amazon, WooCommerce and eBay APIs where shoppers
+    buy, and open the operator TUI on it."""
     from sqlalchemy import func, select
 
     from oms.demo import seed
@@ -134,7 +135,7 @@ def demo(ctx: click.Context, orders: int, skus: int, no_tui: bool, gateway_secon
     if no_tui:
         with store.read() as conn:
             arrived = conn.execute(select(func.count()).select_from(Order)).scalar_one() - before
-        click.echo(f"gateway: {arrived} orders arrived from the demo partner "
+        click.echo(f"gateway: {arrived} orders arrived from the demo partner and the demo marketplaces "
                    f"(mailbox {data_dir() / 'mailboxes'}, log {data_dir() / 'gateway.log'})")
 
 

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from store import Store, ingest
 from store.canonical import Address, CanonicalLine, CanonicalOrder
@@ -19,6 +20,9 @@ from store.catalog import NewSku, add_alias, add_channel, add_location, add_part
 from store.fulfilment import ship_reserved
 from store.inventory import receive, set_safety
 from store.orders import cancel, close, hold
+
+if TYPE_CHECKING:
+    from gateway.settings import ApiChannelSpec
 
 __all__ = ["DemoSummary", "seed"]
 
@@ -143,10 +147,16 @@ def seed(
     for oid in backordered[:40]:
         ship_reserved_if_any(store, oid, rng)
 
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select, update
 
-    from store.models import Order
+    from store.models import Order, OutboxMessage
 
+    # The seed is history: its marketplace shipments were confirmed long ago. (The fake
+    # marketplaces the demo starts know only the orders their shoppers place.)
+    store.run(lambda conn: conn.execute(
+        update(OutboxMessage).where(OutboxMessage.kind.in_(("shipment_confirm", "order_cancel", "refund")),
+                                    OutboxMessage.target.in_([c for c, _, k in _CHANNELS if k != "csv"]))
+        .values(state="sent")))
     with store.read() as conn:
         statuses = {s: int(n) for s, n in conn.execute(select(Order.status, func.count()).group_by(Order.status))}
     return DemoSummary(skus=len(catalog), orders=len(created), statuses=statuses)
@@ -166,9 +176,13 @@ DEMO_PARTNER = "acme-retail"
 
 
 def start_demo_gateway(store: Store, home: Path, stop: threading.Event, *, every: float = 5.0) -> list[threading.Thread]:
-    """The gateway in the background on a demo partner whose mailbox is a local folder
-    (`<home>/mailboxes/acme-retail/in` and `out`) that a feed fills with 850s every `every`
-    seconds; 997s appear in its `out`. Returns the threads (they end when `stop` is set)."""
+    """The gateway in the background on the demo sources, each real I/O on this machine:
+    - a demo EDI partner whose mailbox is a local folder (`<home>/mailboxes/acme-retail/in` and
+      `out`) that a feed fills with 850s every `every` seconds; 997s appear in its `out`;
+    - fake Shopify, Amazon, WooCommerce and eBay APIs on loopback (connectors.fakes), where a
+      shopper buys something every few seconds; the gateway polls them for orders, pushes every
+      stock change to each channel listing the SKU and confirms shipments there.
+    Returns the threads (they end when `stop` is set)."""
     from gateway.daemon import Gateway
     from gateway.demo_feed import DemoFeed
     from gateway.logs import configure
@@ -183,9 +197,68 @@ def start_demo_gateway(store: Store, home: Path, stop: threading.Event, *, every
     items = [f"ACME-{i:05d}" for i in range(60)]
     feed = DemoFeed(folder, partner_isa="ACMERETAIL", our_isa="OMSDEMO", items=items, every=every)
     spec = MailboxSpec(DEMO_PARTNER, "folder", folder=folder, poll_seconds=max(1.0, every / 2))
-    gw = Gateway(store, GatewaySettings(mailboxes=(spec,), dispatch_seconds=2.0))
+    shoppers, channels = _demo_channels(store, every)
+    gw = Gateway(store, GatewaySettings(mailboxes=(spec,), channels=channels, dispatch_seconds=2.0))
     threads = [threading.Thread(target=feed.run, args=(stop,), name="demo-feed", daemon=True),
+               threading.Thread(target=shoppers.run, args=(stop,), name="demo-shoppers", daemon=True),
                threading.Thread(target=gw.serve, args=(stop,), name="gateway", daemon=True)]
     for t in threads:
         t.start()
     return threads
+
+
+DEMO_LISTED = 40  # SKUs listed on the demo marketplaces (SKU-0001 ...)
+
+
+def _demo_channels(store: Store, every: float) -> tuple[DemoShoppers, tuple[ApiChannelSpec, ...]]:
+    """Start the fake marketplaces and point the demo's channels at them (oms.toml would say
+    `connector = "shopify"` and `[channels.api] url = ...`)."""
+    from connectors.fakes.rig import DEMO_CHANNELS, start_rig
+    from gateway.settings import ApiChannelSpec
+    from store.setup import ChannelSpec, Setup, apply_setup
+
+    skus = [f"SKU-{i:04d}" for i in range(1, DEMO_LISTED + 1)]
+    rig = start_rig(DEMO_CHANNELS, skus=skus, qty=0)
+    names = {code: name for code, name, _ in _CHANNELS}
+    kinds = {code: kind for code, _, kind in _CHANNELS}
+    # The seed limited the outlet to two locations; the configuration says so again.
+    apply_setup(store, Setup(channels=[
+        ChannelSpec(code, names[code], kinds[code], locations=("NYC", "DAL") if code == "woo-outlet" else (),
+                    connector=kind, listings=tuple(skus), stock_buffer=1 if code == "amazon-us" else 0)
+        for code, kind in DEMO_CHANNELS.items()
+    ]), actor="demo")
+    # A real store's clock is trusted less: a minute or two of lag. On loopback a few seconds do,
+    # except at Amazon, whose fake enforces the real API's two minutes.
+    quick = {"safety_lag_seconds": 3, "overlap_seconds": 60}
+    specs = tuple(ApiChannelSpec(code, kind, {**rig.settings[code], **({} if kind == "amazon" else quick)},
+                                 poll_seconds=max(2.0, every / 2), stock_seconds=0.5)
+                  for code, kind in DEMO_CHANNELS.items())
+    return DemoShoppers(rig, skus, every=every), specs
+
+
+class DemoShoppers:
+    """A shopper buys one or two listed items at a random fake channel every `every` seconds."""
+
+    def __init__(self, rig: Any, skus: list[str], *, every: float, seed: int | None = None) -> None:
+        self.rig, self.skus, self.every = rig, skus, every
+        self.rng = random.Random(seed)
+        self.count = 0
+        # Ids no earlier demo run used: the store keeps orders across runs, the fakes do not.
+        self._base = int(dt.datetime.now(dt.timezone.utc).timestamp()) * 1000
+
+    def buy(self) -> str:
+        code = self.rng.choice(sorted(self.rig.fakes))
+        picks = self.rng.sample(self.skus, k=self.rng.randint(1, 2))
+        city, region, postal = self.rng.choice(_CITIES)
+        self.count += 1
+        ship_to = {"name": self.rng.choice(_NAMES), "address1": f"{self.rng.randint(1, 999)} Market St",
+                   "city": city, "region": region, "postal_code": postal, "country": "US"}
+        return str(self.rig.fakes[code].add_order({s: self.rng.randint(1, 2) for s in picks},
+                                                   external_id=str(self._base + self.count), ship_to=ship_to))
+
+    def run(self, stop: threading.Event) -> None:
+        try:
+            while not stop.wait(self.every):
+                self.buy()
+        finally:
+            self.rig.stop()
