@@ -102,3 +102,45 @@ def test_the_sample_written_by_init_parses(tmp_path: Path) -> None:
     proc = _oms(tmp_path, "init")
     assert proc.returncode == 0, proc.stderr
     assert "configured partner acme" in proc.stdout and "configured location DAL" in proc.stdout
+
+
+def test_an_api_channel_lists_skus_and_takes_its_secrets_from_the_environment(tmp_path: Path) -> None:
+    from oms.config import ConfigFileError, load_config, to_gateway, to_setup
+    from store.catalog import NewSku, add_skus
+    from store.migrate import upgrade
+    from store.setup import apply_setup
+    from store.stock_sync import listings
+
+    (tmp_path / "oms.toml").write_text(CONFIG + """
+[[channels]]
+code = "shopify-main"
+name = "Shopify"
+kind = "marketplace"
+connector = "shopify"
+listings = ["S1"]
+stock_buffer = 2
+poll_seconds = 30
+[channels.api]
+url = "https://example.myshopify.com"
+access_token_env = "TEST_SHOP_TOKEN"
+location_id = "1"
+""")
+    config = load_config(tmp_path / "oms.toml")
+    settings, _ = to_gateway(config, base=tmp_path, env={"TEST_SHOP_TOKEN": "shpat_secret"})
+    (spec,) = settings.channels
+    assert (spec.channel, spec.connector, spec.poll_seconds) == ("shopify-main", "shopify", 30.0)
+    assert spec.settings == {"url": "https://example.myshopify.com", "access_token": "shpat_secret", "location_id": "1"}
+    try:
+        to_gateway(config, base=tmp_path, env={})
+    except ConfigFileError as exc:
+        assert "channels[2] (shopify-main).api.access_token_env: environment variable TEST_SHOP_TOKEN is not set" in str(exc)
+    else:
+        raise AssertionError("a missing secret was not named")
+    store = open_store(f"sqlite:///{tmp_path / 'oms.db'}")
+    upgrade(store)
+    add_skus(store, [NewSku("S1", "Thing", 100, "USD"), NewSku("S2", "Other", 100, "USD")])
+    apply_setup(store, to_setup(config))
+    assert [x.sku for x in listings(store, "shopify-main")] == ["S1"]  # only what it lists
+    with store.read() as conn:
+        assert conn.execute(select(Channel.config).where(Channel.code == "shopify-main")).scalar_one()["stock_buffer"] == 2
+    store.dispose()
