@@ -57,7 +57,7 @@ from store.money import currency_exponent
 
 from .api import ApiClient, Verdict, retry_after
 from .channel import Cursor, OrderPage, PushResult, RemoteOrder, ShipmentNotice, StockLevel, SyncWindow, WebhookHint, utc
-from .errors import Rejected, WebhookRejected
+from .errors import ConnectorError, Rejected, WebhookRejected
 from .throttle import TokenBucket
 
 __all__ = ["WooCommerce", "CANCELLED_STATUSES"]
@@ -124,14 +124,14 @@ class WooCommerce:
         self.channel = channel
         url = str(settings.get("url") or "").rstrip("/")
         if not url:
-            raise ValueError(f"woocommerce channel {channel}: settings need the store's url")
+            raise ConnectorError(f"channel {channel}: WooCommerce needs the store's url in [channels.api]")
         for suffix in (_API, "/wp-json"):  # a url given with the API path: the site root is wanted
             if url.endswith(suffix):
                 url = url[: -len(suffix)]
         self.url = url
         self.page_size = int(settings.get("page_size") or _MAX_PAGE)
         if not 1 <= self.page_size <= _MAX_PAGE:
-            raise ValueError(f"woocommerce channel {channel}: page_size must be 1..{_MAX_PAGE}")
+            raise ConnectorError(f"woocommerce channel {channel}: page_size must be 1..{_MAX_PAGE}")
         self.lookback = dt.timedelta(days=float(settings.get("lookback_days", 30)))
         self.safety_lag = dt.timedelta(seconds=float(settings.get("safety_lag_seconds", 60)))
         self.overlap = dt.timedelta(seconds=float(settings.get("overlap_seconds", 600)))

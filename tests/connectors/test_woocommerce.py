@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from connectors.channel import ShipmentNotice, ShippedLine, StockLevel, SyncWindow
-from connectors.errors import AuthRejected, Rejected, Unreachable, WebhookRejected
+from connectors.errors import AuthRejected, ConnectorError, Rejected, Unreachable, WebhookRejected
 from connectors.fakes.server import Request
 from connectors.fakes.woocommerce import FakeWooCommerce
 from connectors.sync import pull
@@ -313,7 +313,7 @@ def test_per_page_over_100_is_refused_and_the_client_never_asks_it(woo: FakeWooC
         assert first.total == 12 and first.next_cursor == {"page": 2} and len(first.orders) == 5
     finally:
         conn.close()
-    with pytest.raises(ValueError, match="page_size"):
+    with pytest.raises(ConnectorError, match="page_size"):
         _connector(woo, page_size=101)
     conn = _connector(woo)
     try:
