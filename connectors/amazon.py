@@ -219,7 +219,9 @@ class Amazon:
         # Every parameter but the token comes from the frozen window, so the pages of one window
         # send identical parameters as Amazon demands (after a restart too).
         params = {"lastUpdatedAfter": _iso(start), "lastUpdatedBefore": _iso(end), "marketplaceIds": self.marketplace_id,
-                  "maxResultsPerPage": str(self.page_size), "includedData": _INCLUDED}
+                  "maxResultsPerPage": str(self.page_size), "includedData": _INCLUDED,
+                  # Orders Amazon fulfils (FBA) are not ours to ship.
+                  "fulfilledBy": "MERCHANT"}
         if cursor is not None:
             params["paginationToken"] = str(cursor["token"])
         try:
@@ -257,6 +259,8 @@ class Amazon:
         orders: list[RemoteOrder] = []
         problems: list[tuple[str, str]] = []
         for n, raw in enumerate(raw_orders, 1):
+            if isinstance(raw, dict) and ((raw.get("fulfillment") or {}).get("fulfilledBy") or "MERCHANT") != "MERCHANT":
+                continue  # fulfilled by Amazon (a getOrder of an FBA id, or a filter the API ignored)
             ref = str(raw.get("orderId") or f"#{n}") if isinstance(raw, dict) else f"#{n}"
             try:
                 if not isinstance(raw, dict):

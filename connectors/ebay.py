@@ -354,8 +354,8 @@ class Ebay:
 
     def _bulk(self, batch: Sequence[tuple[StockLevel, list[str]]]) -> list[PushResult]:
         payload = {"requests": [
-            {"sku": lv.sku, "shipToLocationAvailability": {"quantity": lv.qty},
-             "offers": [{"offerId": o, "availableQuantity": lv.qty} for o in offers]}
+            {"sku": lv.sku, "shipToLocationAvailability": {"quantity": max(0, lv.qty)},
+             "offers": [{"offerId": o, "availableQuantity": max(0, lv.qty)} for o in offers]}
             for lv, offers in batch
         ]}
         try:

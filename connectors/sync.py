@@ -70,7 +70,8 @@ class PullReport:
 def _open_window(connector: Connector, state: SyncState, now: dt.datetime) -> SyncState | None:
     start = state.watermark - connector.overlap if state.watermark is not None else now - connector.lookback
     latest = now - connector.safety_lag
-    end = min(latest, start + connector.max_span)
+    # A span no longer than the overlap would move the watermark back: always gain a minute.
+    end = min(latest, start + max(connector.max_span, connector.overlap + dt.timedelta(minutes=1)))
     if end <= start + _ONE_SECOND:
         return None
     end = end.replace(microsecond=0)

@@ -71,8 +71,9 @@ _INVALID_ID = ("woocommerce_rest_product_invalid_id", "woocommerce_rest_product_
 
 
 def _verdict(group: str, r: httpx.Response) -> Verdict | None:
-    """Hosts in front of WordPress shed load with 503 + Retry-After: that is a throttle, not a fault."""
-    if r.status_code in (502, 503) and "retry-after" in r.headers:
+    """Hosts in front of WordPress shed load with 503 + Retry-After: that is a throttle, not a
+    fault (a 502 may come after WordPress did the work, so it is not waited out and sent again)."""
+    if r.status_code == 503 and "retry-after" in r.headers:
         return Verdict(wait=retry_after(r), reason=f"host answered {r.status_code}")
     return None
 

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from connectors.channel import Connector, ShipmentNotice, ShippedLine, StockLevel
-from connectors.errors import ApiError, QuotaExhausted, WebhookRejected
+from connectors.errors import ApiError, AuthRejected, QuotaExhausted, Rejected, WebhookRejected
 from connectors.sync import PullReport, pull, refetch
 from store import Store
 from store.channel_sync import channel_alert, load_sync, pause_channel
@@ -53,6 +53,7 @@ def push_stock(store: Store, connector: Connector, *, limit: int = 250) -> int:
     due = stock_due(store, connector.channel, limit=limit)
     if not due:
         return 0
+    refused: ApiError | None = None
     try:
         results = {r.sku: r for r in connector.push_stock([StockLevel(d.sku, d.qty, d.ref) for d in due])}
     except QuotaExhausted as exc:
@@ -62,6 +63,8 @@ def push_stock(store: Store, connector: Connector, *, limit: int = 250) -> int:
     except ApiError as exc:
         results = {}
         error = str(exc)
+        if isinstance(exc, (AuthRejected, Rejected)):
+            refused = exc  # an operator must look: the worker says so, not "0 accepted"
     else:
         error = "the channel did not answer for this SKU"
     done = []
@@ -72,10 +75,12 @@ def push_stock(store: Store, connector: Connector, *, limit: int = 250) -> int:
         else:
             done.append(Pushed(d.sku_id, d.changes, r.accepted, r.qty, r.ref or d.ref, r.error))
     stock_done(store, connector.channel, done)
-    refused = [p for p in done if not p.accepted]
-    if refused:
-        log.warning("stock not accepted", extra={"channel": connector.channel, "skus": len(refused),
-                                                 "error": refused[0].error})
+    not_taken = [p for p in done if not p.accepted]
+    if not_taken:
+        log.warning("stock not accepted", extra={"channel": connector.channel, "skus": len(not_taken),
+                                                 "error": not_taken[0].error})
+    if refused is not None:
+        raise refused
     return sum(1 for p in done if p.accepted)
 
 
@@ -110,7 +115,8 @@ def confirm_shipments(store: Store, connector: Connector, *, holder: str | None 
     if paused(store, connector) is not None:
         return report
     errors: list[str] = []
-    for msg in claim(store, kinds=("shipment_confirm",), targets=[connector.channel], limit=limit, holder=holder):
+    claimed = claim(store, kinds=("shipment_confirm",), targets=[connector.channel], limit=limit, holder=holder)
+    for msg in claimed:
         try:
             if msg.payload.get("pickup"):  # collected in store: nothing to ship at the channel
                 sent(store, msg.id)
@@ -119,9 +125,15 @@ def confirm_shipments(store: Store, connector: Connector, *, holder: str | None 
             remote = connector.confirm_shipment(notice)
         except QuotaExhausted as exc:
             pause_channel(store, connector.channel, exc.until, str(exc))
-            failed(store, msg.id, str(exc))
             report.failed += 1
             errors.append(str(exc))
+            # This row and the rest claimed with it wait for the pause to end (not for their
+            # claim to expire).
+            for rest in claimed[claimed.index(msg):]:
+                if failed(store, rest.id, str(exc)) == "dead":
+                    channel_alert(store, connector.channel, "shipment_confirm_dead",
+                                  f"shipment {rest.payload.get('shipment_id')} of order "
+                                  f"{rest.payload.get('external_id')} was not confirmed at {connector.channel}: {exc}")
             break
         except (ApiError, KeyError, ValueError) as exc:
             state = failed(store, msg.id, f"{type(exc).__name__}: {exc}")
@@ -171,6 +183,10 @@ def refetch_hinted(store: Store, connector: Connector, hints: Hints) -> PullRepo
     ids = hints.take(connector.channel)
     if not ids:
         return None
+    if paused(store, connector) is not None:  # kept for when the pause ends
+        for ext in ids:
+            hints.add(connector.channel, "", (ext,))
+        return None
     try:
         return refetch(store, connector, ids)
     except ApiError:
@@ -207,7 +223,10 @@ class WebhookServer:
                 pass
 
             def do_POST(self) -> None:
-                status, text = hook.handle(self.path, {k: v for k, v in self.headers.items()}, self._body())
+                body = self._body()
+                if body is None:  # not read: the connection cannot be used again
+                    self.close_connection = True
+                status, text = hook.handle(self.path, {k: v for k, v in self.headers.items()}, body)
                 body = json.dumps({"result": text}).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -216,8 +235,11 @@ class WebhookServer:
                 self.wfile.write(body)
 
             def _body(self) -> bytes | None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > _MAX_WEBHOOK_BYTES:
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                except ValueError:
+                    return None
+                if length > _MAX_WEBHOOK_BYTES or length < 0:
                     return None
                 return self.rfile.read(length) if length else b""
 
@@ -240,7 +262,7 @@ class WebhookServer:
         if connector is None:
             return 404, f"no channel {parts[1]!r} takes webhooks here"
         if body is None:
-            return 413, "body too large"
+            return 413, "body too large or its length unreadable"
         try:
             hint = connector.verify_webhook(headers, body)
         except WebhookRejected as exc:

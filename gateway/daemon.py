@@ -133,7 +133,8 @@ class Gateway:
         retry = _api_retryable
 
         def poll() -> str:
-            return poll_orders(self.store, c, stop=self.stop.is_set).summary()
+            # A long catch-up stops when the lease is lost: another gateway has the channel now.
+            return poll_orders(self.store, c, stop=lambda: self.stop.is_set() or not self._holds(workers[0])).summary()
 
         def stock() -> str:
             return f"{push_stock(self.store, c)} quantities accepted"

@@ -132,8 +132,12 @@ def commit_page(
 
     def _do(conn: Connection) -> IngestReport:
         report = ingest_in(conn, list(latest.values()), actor=actor, document_id=document_id)
+        # A copy read again (the overlap, a webhook) changes nothing: only a new or newer one
+        # cancels, so a refusal (it shipped) is said once.
+        fresh = {o.external_id for o in report.outcomes if o.action in ("created", "updated", "conflict")}
         for ext in dict.fromkeys(cancelled):
-            _cancel_from_channel(conn, channel, ext, actor)
+            if ext in fresh:
+                _cancel_from_channel(conn, channel, ext, actor)
         if state is not None:
             save_sync_in(conn, channel, state)
         return report

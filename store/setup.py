@@ -19,7 +19,7 @@ from .journal import audit
 from .routing.live import activate_rules
 from .routing.rules import Rules
 from .models import CHANNEL_KINDS, LOCATION_KINDS, Channel, ChannelLocation, Location, Sku, TradingPartner
-from .stock_sync import list_in
+from .stock_sync import list_in, mark_listed
 
 __all__ = ["LocationSpec", "ChannelSpec", "PartnerSpec", "Setup", "apply_setup"]
 
@@ -145,6 +145,8 @@ def _list(conn: Connection, cid: int, ch: ChannelSpec) -> None:
     if missing:
         raise StoreError(f"channel {ch.code}: listings name no SKU {', '.join(missing[:5])}")
     list_in(conn, cid, list(found.values()))
+    # Its buffer, cap or locations may have changed: every listing is pushed again.
+    mark_listed(conn, cid)
 
 
 def _apply(conn: Connection, setup: Setup, actor: str) -> list[str]:

@@ -32,7 +32,7 @@ from .models import Channel, ChannelListing, ChannelLocation, Location, Sku, Sto
 from .types import utcnow
 
 __all__ = [
-    "DueStock", "Pushed", "configure_stock", "list_skus", "list_in", "list_new_skus", "listings", "stock_due", "stock_done", "mark_all", "channel_quantity",
+    "DueStock", "Pushed", "configure_stock", "list_skus", "list_in", "list_new_skus", "mark_listed", "listings", "stock_due", "stock_done", "mark_all", "channel_quantity",
     "pending_pushes",
 ]
 
@@ -107,7 +107,7 @@ def _mark(conn: Connection, cid: int, sku_ids: Iterable[int]) -> None:
     for s in sku_ids:
         stmt = upsert_insert(conn, StockSync).values(channel_id=cid, sku_id=s, changes=1, attempts=0)
         conn.execute(stmt.on_conflict_do_update(index_elements=["channel_id", "sku_id"],
-                                                set_={"changes": StockSync.changes + 1, "retry_at": None}))
+                                                set_={"changes": StockSync.changes + 1, "retry_at": None, "attempts": 0}))
 
 
 def configure_stock(
@@ -129,14 +129,19 @@ def configure_stock(
     store.run(_do)
 
 
+def mark_listed(conn: Connection, channel_id: int) -> int:
+    """Mark every listing of the channel for a push, in the caller's transaction."""
+    ids = [s for (s,) in conn.execute(select(ChannelListing.sku_id).where(ChannelListing.channel_id == channel_id))]
+    _mark(conn, channel_id, ids)
+    return len(ids)
+
+
 def mark_all(store: Store, channel: str) -> int:
     """Push every listed SKU again (after a buffer or location change, or to repair a channel)."""
 
     def _do(conn: Connection) -> int:
         cid, _ = _channel(conn, channel)
-        ids = [s for (s,) in conn.execute(select(ChannelListing.sku_id).where(ChannelListing.channel_id == cid))]
-        _mark(conn, cid, ids)
-        return len(ids)
+        return mark_listed(conn, cid)
 
     return store.run(_do)
 
@@ -195,9 +200,15 @@ def stock_done(store: Store, channel: str, results: Sequence[Pushed], *, now: dt
         for p in results:
             listing = update(ChannelListing).where(ChannelListing.channel_id == cid, ChannelListing.sku_id == p.sku_id)
             if p.accepted:
-                cleared += conn.execute(delete(StockSync).where(
+                gone = conn.execute(delete(StockSync).where(
                     StockSync.channel_id == cid, StockSync.sku_id == p.sku_id, StockSync.changes == p.changes
                 )).rowcount
+                cleared += gone
+                if not gone:
+                    # A change came in while this push was on the wire, or another gateway pushed
+                    # and cleared the mark meanwhile (ours may have landed after theirs): push
+                    # the current figure once more, now, whatever backoff the row had.
+                    _mark(conn, cid, [p.sku_id])
                 conn.execute(listing.values(last_qty=p.qty, last_pushed_at=at, last_error=None, ref=dict(p.ref)))
             else:
                 row = conn.execute(select(StockSync.attempts).where(
