@@ -15,7 +15,7 @@ from store.changes import LineChange, OrderChange, apply_change
 from store.fulfilment import ship_reserved
 from store.inventory import adjust, receive
 from store.kpis import ALL_CHANNELS, ChannelKpis, Hours, KpiReport, kpi_order_facts, kpi_report, order_facts
-from store.migrate import alembic_config
+from store.migrate import alembic_config, head_revision
 from store import returns
 from store.setup import LocationSpec, Setup, apply_setup
 from store.shipping import ship
@@ -297,7 +297,8 @@ def test_a_later_migration_that_copies_a_table_the_view_reads_still_runs(tmp_pat
     versions = tmp_path / "versions"
     versions.mkdir()
     (versions / "0099_later.py").write_text(
-        'import sqlalchemy as sa\nfrom alembic import op\n\nrevision = "0099"\ndown_revision = "0007"\n'
+        'import sqlalchemy as sa\nfrom alembic import op\n\nrevision = "0099"\n'
+        f'down_revision = "{head_revision()}"\n'
         "branch_labels = None\ndepends_on = None\n\n\ndef upgrade() -> None:\n"
         '    with op.batch_alter_table("orders", recreate="always") as batch:\n'
         '        batch.add_column(sa.Column("later", sa.Integer(), nullable=True))\n\n\n'

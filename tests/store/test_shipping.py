@@ -95,7 +95,10 @@ def test_cartons_get_distinct_valid_ssccs_and_hold_what_the_packer_put_in(placed
     assert (shipment.carrier, shipment.service, shipment.tracking, shipment.cost_minor) == ("UPS", "GROUND", "1ZMASTER", 1899)
     assert payload["tracking"] == "1ZMASTER" and payload["cartons"] == [
         {"sscc": ssccs[0], "tracking": "1ZBOX1"}, {"sscc": ssccs[1], "tracking": None}, {"sscc": ssccs[2], "tracking": None}]
-    assert payload["lines"] == [{"line_no": 1, "line_ref": None, "qty": 4}, {"line_no": 2, "line_ref": None, "qty": 3}]
+    # Each line names its item and SKU, for a marketplace connector to confirm by.
+    assert payload["lines"] == [{"line_no": 1, "line_ref": None, "item": "S1", "sku": "S1", "qty": 4},
+                                {"line_no": 2, "line_ref": None, "item": "S2", "sku": "S2", "qty": 3}]
+    assert payload["shipped_at"]
     assert order_row(placed, "1").status == "shipped"
 
     # The next shipment's cartons continue the serials: no label is ever printed twice.
