@@ -31,6 +31,7 @@ bench: $(BIN)/oms
 	$(BIN)/python bench/edi.py
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/routing.py
+	$(BIN)/python bench/sync.py
 
 bench-quick: $(BIN)/oms
 	$(BIN)/python bench/intake.py --quick
@@ -38,6 +39,7 @@ bench-quick: $(BIN)/oms
 	$(BIN)/python bench/edi.py --quick
 	$(BIN)/python bench/gateway.py --quick
 	$(BIN)/python bench/routing.py --quick
+	$(BIN)/python bench/sync.py --quick
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .mypy_cache
