@@ -59,9 +59,11 @@ from store.canonical import Address, CanonicalLine, CanonicalOrder
 from store.money import currency_exponent
 
 from .api import ApiClient, OAuthToken, Verdict
-from .channel import Cursor, OrderPage, PushResult, RemoteOrder, ShipmentNotice, StockLevel, SyncWindow, WebhookHint, utc
+from .channel import (
+    Cursor, OrderPage, PushResult, RemoteOrder, ShipmentNotice, StockLevel, SyncWindow, WebhookHint, Windows, utc,
+)
 from .errors import ApiError, AuthRejected, ConnectorError, CursorExpired, QuotaExhausted, Rejected, WebhookRejected
-from .throttle import TokenBucket
+from .throttle import seeded
 
 __all__ = ["Amazon", "USAGE_PLANS", "package_reference"]
 
@@ -140,17 +142,12 @@ class Amazon:
         self.currency = str(settings.get("currency") or _MARKETPLACE_CURRENCY.get(self.marketplace_id, "USD"))
         self.product_type = str(settings.get("product_type") or "PRODUCT")
         self.page_size = max(1, min(100, int(settings.get("page_size") or 100)))
-        self.safety_lag = dt.timedelta(seconds=float(settings.get("safety_lag_seconds") or 150))
+        w = Windows.of(settings, lag=150, overlap=600, span=7 * 86400)
+        self.lookback, self.safety_lag, self.overlap, self.max_span = w.lookback, w.safety_lag, w.overlap, w.max_span
         if self.safety_lag < _MIN_LAG:
             raise ConnectorError(f"channel {channel}: safety_lag_seconds must be at least 120 "
                                  "(Amazon refuses a window ending less than 2 minutes before its now)")
-        self.overlap = dt.timedelta(seconds=float(settings.get("overlap_seconds") or 600))
-        self.max_span = dt.timedelta(seconds=float(settings.get("max_span_seconds") or 7 * 86400))
-        self.lookback = dt.timedelta(days=float(settings.get("lookback_days") or 30))
-        limits: Mapping[str, Mapping[str, float]] = settings.get("limits") or {}
-        plans = {op: (float(limits.get(op, {}).get("rate", r)), float(limits.get(op, {}).get("burst", b)))
-                 for op, (r, b) in USAGE_PLANS.items()}
-        self.buckets = {op: TokenBucket(r, b, sleep=sleep) for op, (r, b) in plans.items()}
+        self.buckets = seeded(settings.get("limits"), USAGE_PLANS, sleep=sleep)
         self.auth = OAuthToken(
             str(settings.get("token_url") or "https://api.amazon.com/auth/o2/token"),
             {"grant_type": "refresh_token", "refresh_token": str(settings["refresh_token"]),

@@ -34,6 +34,7 @@ __all__ = [
     "PushResult",
     "WebhookHint",
     "Connector",
+    "Windows",
     "utc",
 ]
 
@@ -46,6 +47,29 @@ def utc(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.timezone.utc)
     return value.astimezone(dt.timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class Windows:
+    """How a connector's sync opens windows: settings `lookback_days`, `safety_lag_seconds`,
+    `overlap_seconds`, `max_span_seconds`, over the connector's own defaults."""
+
+    lookback: dt.timedelta
+    safety_lag: dt.timedelta
+    overlap: dt.timedelta
+    max_span: dt.timedelta
+
+    @classmethod
+    def of(cls, settings: Mapping[str, Any], *, lag: float, overlap: float, span: float,
+           lookback_days: float = 30) -> Windows:
+        def get(key: str, default: float) -> float:
+            value = settings.get(key)
+            return float(default if value is None else value)
+
+        return cls(dt.timedelta(days=get("lookback_days", lookback_days)),
+                   dt.timedelta(seconds=get("safety_lag_seconds", lag)),
+                   dt.timedelta(seconds=get("overlap_seconds", overlap)),
+                   dt.timedelta(seconds=get("max_span_seconds", span)))
 
 
 @dataclass(frozen=True, slots=True)

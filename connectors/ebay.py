@@ -56,10 +56,10 @@ from store.money import currency_exponent
 
 from .api import ApiClient, OAuthToken, Verdict
 from .channel import (
-    Cursor, OrderPage, PushResult, RemoteOrder, ShipmentNotice, StockLevel, SyncWindow, WebhookHint, utc,
+    Cursor, OrderPage, PushResult, RemoteOrder, ShipmentNotice, StockLevel, SyncWindow, WebhookHint, Windows, utc,
 )
 from .errors import ConnectorError, Rejected, WebhookRejected
-from .throttle import TokenBucket
+from .throttle import seeded
 
 __all__ = ["Ebay", "quota_reset", "SCOPES"]
 
@@ -151,15 +151,9 @@ class Ebay:
         scope = scopes if isinstance(scopes, str) else " ".join(scopes)
         self.marketplace = str(settings.get("marketplace_id") or "EBAY_US")
         self.page_size = max(1, min(_MAX_PAGE, int(settings.get("page_size") or _MAX_PAGE)))
-        self.lookback = dt.timedelta(days=float(settings.get("lookback_days", 30)))
-        self.safety_lag = dt.timedelta(seconds=float(settings.get("safety_lag_seconds", 120)))
-        self.overlap = dt.timedelta(seconds=float(settings.get("overlap_seconds", 600)))
-        self.max_span = dt.timedelta(seconds=float(settings.get("max_span_seconds", 86_400)))
-        limits = dict(settings.get("limits") or {})
-        buckets = {}
-        for group, (rate, burst) in _SEEDS.items():
-            given = limits.get(group) or {}
-            buckets[group] = TokenBucket(float(given.get("rate", rate)), float(given.get("burst", burst)))
+        w = Windows.of(settings, lag=120, overlap=600, span=86_400)
+        self.lookback, self.safety_lag, self.overlap, self.max_span = w.lookback, w.safety_lag, w.overlap, w.max_span
+        buckets = seeded(settings.get("limits"), _SEEDS)
         self.auth = OAuthToken(
             str(settings.get("token_url") or f"{url}/identity/v1/oauth2/token"),
             {"grant_type": "refresh_token", "refresh_token": str(settings["refresh_token"]), "scope": scope},

@@ -57,7 +57,9 @@ from store.canonical import Address, CanonicalLine, CanonicalOrder
 from store.money import currency_exponent
 
 from .api import ApiClient, Verdict
-from .channel import Cursor, OrderPage, PushResult, RemoteOrder, ShipmentNotice, StockLevel, SyncWindow, WebhookHint, utc
+from .channel import (
+    Cursor, OrderPage, PushResult, RemoteOrder, ShipmentNotice, StockLevel, SyncWindow, WebhookHint, Windows, utc,
+)
 from .errors import ApiError, ConnectorError, Rejected, WebhookRejected
 from .throttle import TokenBucket
 
@@ -173,10 +175,8 @@ class Shopify:
         fits = (_MAX_COST - 2) // _order_cost(self.lines_per_order)
         self.page_size = max(1, min(_MAX_INPUT, int(s.get("page_size", 20)), fits))
         self.notify_customer = bool(s.get("notify_customer", True))
-        self.safety_lag = dt.timedelta(seconds=float(s.get("safety_lag_seconds", 60)))
-        self.overlap = dt.timedelta(seconds=float(s.get("overlap_seconds", 300)))
-        self.max_span = dt.timedelta(seconds=float(s.get("max_span_seconds", 86400)))
-        self.lookback = dt.timedelta(days=float(s.get("lookback_days", 30)))
+        w = Windows.of(s, lag=60, overlap=300, span=86400)
+        self.lookback, self.safety_lag, self.overlap, self.max_span = w.lookback, w.safety_lag, w.overlap, w.max_span
         self._slept = 0.0
         clock: Callable[[], float]
         pause: Callable[[float], None]

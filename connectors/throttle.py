@@ -15,9 +15,9 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-__all__ = ["TokenBucket", "backoff"]
+__all__ = ["TokenBucket", "backoff", "seeded"]
 
 
 class TokenBucket:
@@ -96,6 +96,18 @@ class TokenBucket:
             self._tokens = 0.0
             self._hold_until = max(self._hold_until, now + max(0.0, seconds))
             self._at = max(self._at, self._hold_until)
+
+
+def seeded(
+    limits: Mapping[str, Mapping[str, float]] | None, seeds: Mapping[str, tuple[float, float]], *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, TokenBucket]:
+    """A bucket per operation group: the documented (rate, burst) in `seeds`, unless the channel's
+    `limits` setting ({group: {"rate": r, "burst": b}}) says otherwise."""
+    given = limits or {}
+    return {group: TokenBucket(float((given.get(group) or {}).get("rate", rate)),
+                               float((given.get(group) or {}).get("burst", burst)), sleep=sleep)
+            for group, (rate, burst) in seeds.items()}
 
 
 def backoff(attempt: int, *, base: float = 1.0, cap: float = 60.0, rand: Callable[[], float] = random.random) -> float:

@@ -56,9 +56,11 @@ from store.canonical import Address, CanonicalLine, CanonicalOrder
 from store.money import currency_exponent
 
 from .api import ApiClient, Verdict, retry_after
-from .channel import Cursor, OrderPage, PushResult, RemoteOrder, ShipmentNotice, StockLevel, SyncWindow, WebhookHint, utc
+from .channel import (
+    Cursor, OrderPage, PushResult, RemoteOrder, ShipmentNotice, StockLevel, SyncWindow, WebhookHint, Windows, utc,
+)
 from .errors import ConnectorError, Rejected, WebhookRejected
-from .throttle import TokenBucket
+from .throttle import seeded
 
 __all__ = ["WooCommerce", "CANCELLED_STATUSES"]
 
@@ -133,17 +135,13 @@ class WooCommerce:
         self.page_size = int(settings.get("page_size") or _MAX_PAGE)
         if not 1 <= self.page_size <= _MAX_PAGE:
             raise ConnectorError(f"woocommerce channel {channel}: page_size must be 1..{_MAX_PAGE}")
-        self.lookback = dt.timedelta(days=float(settings.get("lookback_days", 30)))
-        self.safety_lag = dt.timedelta(seconds=float(settings.get("safety_lag_seconds", 60)))
-        self.overlap = dt.timedelta(seconds=float(settings.get("overlap_seconds", 600)))
-        self.max_span = dt.timedelta(seconds=float(settings.get("max_span_seconds", 86400)))
+        w = Windows.of(settings, lag=60, overlap=600, span=86400)
+        self.lookback, self.safety_lag, self.overlap, self.max_span = w.lookback, w.safety_lag, w.overlap, w.max_span
         self.webhook_secret = str(settings.get("webhook_secret") or "")
         key, secret = str(settings.get("consumer_key") or ""), str(settings.get("consumer_secret") or "")
         self._query_auth = {"consumer_key": key, "consumer_secret": secret} if settings.get("auth") == "query" else {}
-        limit = dict((settings.get("limits") or {}).get("api") or {})
-        bucket = TokenBucket(float(limit.get("rate", 5.0)), float(limit.get("burst", 5.0)), sleep=sleep)
         self.api = ApiClient(
-            url, channel=channel, buckets={"api": bucket}, basic=None if self._query_auth else (key, secret),
+            url, channel=channel, buckets=seeded(settings.get("limits"), {"api": (5.0, 5.0)}, sleep=sleep), basic=None if self._query_auth else (key, secret),
             inspect=_verdict, timeout=float(settings.get("timeout", 30.0)),
             backoff_base=float(settings.get("backoff_base", 1.0)), sleep=sleep, transport=transport,
             headers={"Accept": "application/json"},

@@ -18,8 +18,8 @@ from .errors import RulesInvalid, StoreError
 from .journal import audit
 from .routing.live import activate_rules
 from .routing.rules import Rules
-from .models import CHANNEL_KINDS, LOCATION_KINDS, Channel, ChannelLocation, Location, Sku, TradingPartner
-from .stock_sync import list_in, mark_listed
+from .models import CHANNEL_KINDS, LOCATION_KINDS, Channel, ChannelLocation, Location, TradingPartner
+from .stock_sync import list_in, listed_ids, mark_listed
 
 __all__ = ["LocationSpec", "ChannelSpec", "PartnerSpec", "Setup", "apply_setup"]
 
@@ -137,14 +137,7 @@ def _channel_config(ch: ChannelSpec) -> dict[str, Any]:
 
 def _list(conn: Connection, cid: int, ch: ChannelSpec) -> None:
     """The channel's listings: every SKU, or the ones named (each must exist)."""
-    q = select(Sku.id, Sku.code).where(Sku.active.is_(True))
-    if ch.listings is not None:
-        q = q.where(Sku.code.in_(list(ch.listings)))
-    found = {code: sid for sid, code in conn.execute(q)}
-    missing = [c for c in ch.listings or () if c not in found]
-    if missing:
-        raise StoreError(f"channel {ch.code}: listings name no SKU {', '.join(missing[:5])}")
-    list_in(conn, cid, list(found.values()))
+    list_in(conn, cid, listed_ids(conn, ch.listings, f"channel {ch.code}"))
     # Its buffer, cap or locations may have changed: every listing is pushed again.
     mark_listed(conn, cid)
 

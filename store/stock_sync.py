@@ -32,7 +32,7 @@ from .models import Channel, ChannelListing, ChannelLocation, Location, Sku, Sto
 from .types import utcnow
 
 __all__ = [
-    "DueStock", "Pushed", "configure_stock", "list_skus", "list_in", "list_new_skus", "mark_listed", "listings", "stock_due", "stock_done", "mark_all", "channel_quantity",
+    "DueStock", "Pushed", "configure_stock", "list_skus", "list_in", "listed_ids", "list_new_skus", "mark_listed", "listings", "stock_due", "stock_done", "mark_all", "channel_quantity",
     "pending_pushes",
 ]
 
@@ -73,17 +73,21 @@ def list_skus(store: Store, channel: str, skus: Sequence[str] | str) -> int:
 
     def _do(conn: Connection) -> int:
         cid, _ = _channel(conn, channel)
-        q = select(Sku.id).where(Sku.active.is_(True))
-        if skus != "*":
-            wanted = list(skus)
-            q = q.where(Sku.code.in_(wanted))
-            found = {c for (c,) in conn.execute(select(Sku.code).where(Sku.code.in_(wanted)))}
-            missing = sorted(set(wanted) - found)
-            if missing:
-                raise NotFound(f"channel {channel}: no SKU {', '.join(missing[:5])}")
-        return list_in(conn, cid, [s for (s,) in conn.execute(q)])
+        return list_in(conn, cid, listed_ids(conn, None if skus == "*" else skus, f"channel {channel}"))
 
     return store.run(_do)
+
+
+def listed_ids(conn: Connection, skus: Sequence[str] | None, who: str) -> list[int]:
+    """The ids of the active SKUs named (None: every active SKU); NotFound names any missing."""
+    q = select(Sku.id, Sku.code).where(Sku.active.is_(True))
+    if skus is not None:
+        q = q.where(Sku.code.in_(list(skus)))
+    found = {code: sid for sid, code in conn.execute(q)}
+    missing = [c for c in skus or () if c not in found]
+    if missing:
+        raise NotFound(f"{who}: listings name no SKU {', '.join(missing[:5])}")
+    return list(found.values())
 
 
 def list_in(conn: Connection, channel_id: int, sku_ids: Sequence[int]) -> int:
