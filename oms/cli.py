@@ -117,6 +117,8 @@ def demo(ctx: click.Context, orders: int, skus: int, no_tui: bool, gateway_secon
         return
     import threading
 
+    from oms.tui_cmd import run_tui
+
     from oms.demo import start_demo_gateway
 
     with store.read() as conn:
@@ -127,7 +129,7 @@ def demo(ctx: click.Context, orders: int, skus: int, no_tui: bool, gateway_secon
         if no_tui:
             stop.wait(gateway_seconds)
         else:
-            _run_tui(store)
+            run_tui(ctx, store)
     finally:
         stop.set()
         for t in threads:
@@ -193,25 +195,13 @@ def import_orders(ctx: click.Context, path: Path) -> None:
         sys.exit(1)
 
 
-@cli.command()
-@click.pass_context
-def tui(ctx: click.Context) -> None:
-    """Open the operator TUI on the store."""
-    _run_tui(_open(ctx))
-
-
-def _run_tui(store: Store) -> None:
-    from tui import run
-
-    run(store)
-
-
 def main() -> None:
     cli(prog_name="oms")
 
 
 def _register() -> None:
     from oms.channels_cmd import channel
+    from oms.tui_cmd import ssh_setup, tui
     from oms.dropship_cmd import dropship
     from oms.edi import edi
     from oms.gateway_cmd import gateway
@@ -229,6 +219,8 @@ def _register() -> None:
     cli.add_command(dropship)
     cli.add_command(report)
     cli.add_command(channel)
+    cli.add_command(tui)
+    cli.add_command(ssh_setup)
 
 
 _register()

@@ -255,8 +255,29 @@ class RoutingSection(_Strict):
     rules: list[RuleEntry] = []
 
 
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class TuiSection(_Strict):
+    """`[tui]`: how the operator TUI looks and which role an unlisted local user gets."""
+
+    theme: str | None = None
+    keys: dict[str, str] = {}  # binding id -> key(s), e.g. "orders.reload" = "ctrl+l"
+    default_role: Literal["viewer", "operator", "admin"] = "viewer"
+
+
+class OperatorEntry(_Strict):
+    """`[[operators]]`: a person who works the TUI, their role, and the SSH keys they log in with."""
+
+    name: Annotated[str, Field(pattern=_NAME)]
+    role: Literal["viewer", "operator", "admin"] = "operator"
+    keys: list[str] = []  # OpenSSH public keys ("ssh-ed25519 AAAA... comment")
+
+
 class Config(_Strict):
     store: StoreSection = StoreSection()
+    tui: TuiSection = TuiSection()
+    operators: list[OperatorEntry] = []
     routing: RoutingSection | None = None
     gateway: GatewaySection = GatewaySection()
     shipping: ShippingSection = ShippingSection()
@@ -290,6 +311,11 @@ def load_config(path: Path) -> Config:
         if len(set(used)) != 3 or any(c.isalnum() or c == " " for c in used):
             raise ConfigFileError(f"{path}: partner {p.code}: element, component and terminator must be three "
                                   f"different characters, none a letter, digit or space (got {used!r})")
+    seen: set[str] = set()
+    for n, op in enumerate(config.operators, 1):
+        if op.name in seen:
+            raise ConfigFileError(f"{path}: operators[{n}].name: {op.name!r} is listed twice")
+        seen.add(op.name)
     channels = {c.code for c in config.channels} | {p.code for p in config.partners}
     for n, f in enumerate(config.folders, 1):
         if f.channel not in channels:

@@ -69,7 +69,7 @@ from .db import Store
 from .errors import NotFound
 from .models import Channel
 from .types import UTCDateTime
-from .views import reading
+from .views.common import reading
 
 __all__ = [
     "ALL_CHANNELS",

@@ -1,16 +1,8 @@
-"""The terminal UI. It reads the store through `store.views` and never writes directly."""
+"""The terminal UI. It reads the store through `store.views` and writes only through `store/`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from .access import ROLES, Operator
+from .app import EdiNames, OmsApp
 
-from store import Store
-
-from .app import OmsApp
-
-__all__ = ["OmsApp", "run"]
-
-
-def run(store: Store, *, keymap: Mapping[str, str] | None = None) -> None:
-    """Run the app on this terminal until the user quits."""
-    OmsApp(store, keymap=keymap).run()
+__all__ = ["EdiNames", "OmsApp", "Operator", "ROLES"]

@@ -105,6 +105,19 @@ def order_lines(app: App[None]) -> list[str]:
     return visible_lines(order_table(app))[1:]
 
 
+async def settle_app(pilot: Pilot[None]) -> None:
+    """Let any screen finish its work: workers done and messages handled, twice in a row."""
+    app = pilot.app
+    for _ in range(50):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(worker.is_running for worker in app.workers):
+            await pilot.pause()
+            return
+    raise AssertionError("the app did not settle")
+
+
 async def settle(pilot: Pilot[None]) -> None:
     """Let the app finish its work: workers done, messages handled, the screen redrawn."""
     app = pilot.app

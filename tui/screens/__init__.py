@@ -1,7 +1,2 @@
-"""One screen per module."""
-
-from __future__ import annotations
-
-from .orders import OrdersScreen
-
-__all__ = ["OrdersScreen"]
+"""One screen per module. The main screens are the app's modes (F2..F7); the others are
+pushed over them (an order, a form, a dialog)."""

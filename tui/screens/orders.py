@@ -9,16 +9,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import get_current_worker
 
-from store import Store, StoreError
+from store import StoreError
 from store.views import EXCEPTIONS, TOTAL, count_by_status, reading
 
 from ..labels import FILTER_KEYS, filter_for, filter_title, status_label
 from ..widgets.order_table import OrderTable
 from ..widgets.status_filter import StatusFilter
+from .base import OmsScreen
 
 __all__ = ["OrdersScreen"]
 
@@ -51,7 +51,7 @@ class _CountsLoaded(Message, bubble=False):
         self.counts = counts
 
 
-class OrdersScreen(Screen[None]):
+class OrdersScreen(OmsScreen):
     """Every order, or those in one status or exception queue, newest first."""
 
     AUTO_FOCUS = "OrderTable"
@@ -62,9 +62,10 @@ class OrdersScreen(Screen[None]):
                 tooltip="Run the filter again and refresh the counts"),
     ]
 
-    def __init__(self, store: Store) -> None:
+    PALETTE_TITLE = "Orders"
+
+    def __init__(self) -> None:
         super().__init__()
-        self._store = store
         self._key = TOTAL
         self._counts: dict[str, int] = {}
 
@@ -82,11 +83,15 @@ class OrdersScreen(Screen[None]):
         yield Header()
         with Horizontal(id="orders-body"):
             yield StatusFilter(id="filters")
-            yield OrderTable(self._store, id="orders")
+            yield OrderTable(self.store, id="orders")
         yield Footer()
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.action_show_orders(TOTAL)
+
+    def on_data_changed(self) -> None:
+        self.action_reload()
 
     def action_show_orders(self, key: str) -> None:
         """Show the orders of filter choice `key`."""
@@ -117,7 +122,7 @@ class OrdersScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="order-counts")
     def _fetch_counts(self) -> None:
         try:
-            with reading(self._store) as conn:
+            with reading(self.store) as conn:
                 counts = count_by_status(conn)
         except StoreError:
             return  # the list reports the same failure

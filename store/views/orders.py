@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from array import array
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
-from sqlalchemy.exc import SQLAlchemyError
 
-from .db import Store
-from .errors import StoreError
-from .models import Channel, Order
-from .money import currency_exponent
-from .orders import STATUSES
+from ..models import Channel, Order
+from ..orders import STATUSES
+from .common import IN_CHUNK, format_money
 
 __all__ = [
     "ANY_EXCEPTION",
@@ -29,10 +25,8 @@ __all__ = [
     "OrderFilter",
     "OrderRow",
     "count_by_status",
-    "format_money",
     "order_ids",
     "order_rows",
-    "reading",
 ]
 
 # `OrderFilter.exception` value meaning "waiting in any exception queue".
@@ -40,9 +34,6 @@ ANY_EXCEPTION = "*"
 # Extra keys of `count_by_status` next to the statuses.
 EXCEPTIONS = "exceptions"
 TOTAL = "all"
-
-# Well under SQLite's and PostgreSQL's bound-parameter limits.
-_IN_CHUNK = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,24 +67,6 @@ class OrderRow:
     received_at: dt.datetime
 
 
-@contextmanager
-def reading(store: Store) -> Iterator[Connection]:
-    """`store.read()` with database errors translated to `StoreError` at this boundary."""
-    try:
-        with store.read() as conn:
-            yield conn
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot read the store: {getattr(exc, 'orig', None) or exc}") from exc
-
-
-def format_money(minor: int, currency: str) -> str:
-    """`1299, "USD"` -> `"USD 12.99"`; the currency's own number of decimals."""
-    exponent = currency_exponent(currency)
-    sign = "-" if minor < 0 else ""
-    units, frac = divmod(abs(minor), 10**exponent)
-    if exponent == 0:
-        return f"{currency} {sign}{units:,}"
-    return f"{currency} {sign}{units:,}.{frac:0{exponent}d}"
 
 
 def count_by_status(conn: Connection) -> dict[str, int]:
@@ -139,8 +112,8 @@ def order_rows(conn: Connection, ids: Sequence[int]) -> dict[int, OrderRow]:
     ).join(Channel, Channel.id == Order.channel_id)
     rows: dict[int, OrderRow] = {}
     wanted = list(ids)
-    for start in range(0, len(wanted), _IN_CHUNK):
-        chunk = wanted[start : start + _IN_CHUNK]
+    for start in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[start : start + IN_CHUNK]
         for r in conn.execute(stmt.where(Order.id.in_(chunk))):
             rows[r.id] = OrderRow(
                 id=r.id,
