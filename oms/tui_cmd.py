@@ -67,6 +67,8 @@ def run_tui(ctx: click.Context, store: Store) -> None:
 
     config: Config | None = ctx.obj.get("config")
     operator = resolve_operator(config, os.environ)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise click.ClickException("oms tui needs a terminal; over SSH connect with a terminal (ssh -t)")
     tui_section = config.tui if config is not None else None
     app = OmsApp(
         store,

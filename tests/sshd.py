@@ -249,9 +249,12 @@ class SshServer:
         return f"sshd did not answer on port {self.port} within {_READY_WITHIN:.0f}s"
 
 
-def start_sshd(base: Path, *, port: int | None = None, password_auth: bool = True) -> SshServer:
+def start_sshd(base: Path, *, port: int | None = None, password_auth: bool = True, terminal: bool = False) -> SshServer:
     """Start an sshd for one partner in `base` (made if missing); its folder is `base/root`
-    with `in/` and `out/`. Skips (or fails under OMS_REQUIRE_SERVICES=1) if sshd is unusable."""
+    with `in/` and `out/`. Skips (or fails under OMS_REQUIRE_SERVICES=1) if sshd is unusable.
+
+    `terminal=True` serves terminal logins instead of SFTP: no ForceCommand in the config, so
+    each key runs what its authorized_keys line forces (`oms ssh-setup`), with a PTY."""
     need_sshd()
     base.mkdir(parents=True, exist_ok=True)
     root = base / "root"
@@ -265,7 +268,7 @@ def start_sshd(base: Path, *, port: int | None = None, password_auth: bool = Tru
         server = SshServer(base=base, port=port or _free_port(), root=root, client_key=client_key,
                            known_hosts=base / "known_hosts")
         server.known_hosts.write_text(server.known_hosts_line())
-        server.config.write_text(_config(server, password_auth=password_auth))
+        server.config.write_text(_config(server, password_auth=password_auth, terminal=terminal))
         failed = server._launch()
         if failed is None:
             return server
@@ -275,7 +278,7 @@ def start_sshd(base: Path, *, port: int | None = None, password_auth: bool = Tru
     _unavailable(why)
 
 
-def _config(server: SshServer, *, password_auth: bool) -> str:
+def _config(server: SshServer, *, password_auth: bool, terminal: bool = False) -> str:
     base = server.base
     lines = [
         f"Port {server.port}",
@@ -293,14 +296,18 @@ def _config(server: SshServer, *, password_auth: bool) -> str:
         "AllowTcpForwarding no",
         "AllowAgentForwarding no",
         "X11Forwarding no",
-        "PermitTTY no",
+        f"PermitTTY {'yes' if terminal else 'no'}",
         "PrintMotd no",
+        "PrintLastLog no",
         "LogLevel VERBOSE",
         "MaxStartups 100",
         "MaxAuthTries 10",
-        f"Subsystem sftp internal-sftp -l INFO -d {server.root}",
-        f"ForceCommand internal-sftp -l INFO -d {server.root}",
     ]
+    if not terminal:
+        lines += [
+            f"Subsystem sftp internal-sftp -l INFO -d {server.root}",
+            f"ForceCommand internal-sftp -l INFO -d {server.root}",
+        ]
     if _version() >= (9, 8):
         # failed logins and killed sessions would otherwise get loopback refused for a while
         lines.append("PerSourcePenalties no")
