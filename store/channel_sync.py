@@ -172,10 +172,15 @@ def pause_channel(store: Store, channel: str, until: dt.datetime, reason: str, *
     store.run(_do)
 
 
-def resume_channel(store: Store, channel: str) -> None:
+def resume_channel(store: Store, channel: str, *, actor: str = "system") -> None:
+    """Call the channel again now (an operator knows the quota is back); audited
+    `channel.resumed` with the pause it ended, if there was one."""
+
     def _do(conn: Connection) -> None:
         state = load_sync_in(conn, channel)
         save_sync_in(conn, channel, state.replace(paused_until=None, pause_reason=None))
+        audit(conn, actor, "channel", None, "channel.resumed",
+              {"channel": channel, "paused_until": _ts(state.paused_until), "pause_reason": state.pause_reason})
 
     store.run(_do)
 

@@ -12,7 +12,8 @@ never never. Sending must therefore be idempotent at the receiver (an SFTP uploa
 file name, an API call with the idempotency key).
 
 A failure is retried with exponential backoff (30 s, 1 min, 2 min, ... capped at 1 h); after
-`max_attempts` the row is `dead` and waits for an operator, with its last error.
+`max_attempts` the row is `dead` and waits for an operator, with its last error. `retry` (an
+operator's) puts a dead, failed or sent row back as due now: sent again by the next pass.
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select, update
 
 from .db import Store
+from .errors import NotFound, StoreError
+from .journal import audit
 from .models import OutboxMessage
 from .types import utcnow
 
-__all__ = ["Claimed", "claim", "claimants", "sent", "failed", "depth", "MAX_ATTEMPTS"]
+__all__ = ["Claimed", "claim", "claimants", "sent", "failed", "depth", "retry", "MAX_ATTEMPTS"]
 
 MAX_ATTEMPTS = 12
 _FIRST_RETRY = 30.0
@@ -125,3 +128,28 @@ def depth(store: Store, kinds: Collection[str] | None = None) -> dict[str, int]:
         if kinds is not None:
             stmt = stmt.where(OutboxMessage.kind.in_(list(kinds)))
         return {state: int(n) for state, n in conn.execute(stmt.group_by(OutboxMessage.state))}
+
+
+def retry(store: Store, message_id: int, *, actor: str, now: dt.datetime | None = None) -> str:
+    """Put a dead, failed or sent message back as pending, due now and with its attempts
+    counted from 0, so the dispatcher sends it again (a resend: same idempotency key, same
+    bytes). Audited `outbox.retried` with the state it was in, which is returned. A message
+    still pending or being sent is refused (StoreError): it is on its way already."""
+
+    def _do(conn: Connection) -> str:
+        row = conn.execute(
+            select(OutboxMessage.state, OutboxMessage.kind, OutboxMessage.target, OutboxMessage.order_id,
+                   OutboxMessage.attempts, OutboxMessage.last_error).where(OutboxMessage.id == message_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"no outbox message {message_id}")
+        if row.state not in ("dead", "failed", "sent"):
+            raise StoreError(f"outbox message {message_id} is {row.state}: it is on its way already")
+        conn.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
+            state="pending", attempts=0, next_attempt_at=now or utcnow(), claimed_by=None))
+        audit(conn, actor, "outbox", message_id, "outbox.retried",
+              {"kind": row.kind, "target": row.target, "order_id": row.order_id, "was": row.state,
+               "attempts": row.attempts, "last_error": row.last_error})
+        return str(row.state)
+
+    return store.run(_do)
