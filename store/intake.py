@@ -44,7 +44,8 @@ from .routing.engine import Decision, LineFacts, OrderFacts
 from .routing.live import Router
 from .types import utcnow
 
-__all__ = ["Outcome", "IngestReport", "SkuResolver", "ingest", "ingest_in", "reprocess_unknown_items", "route_open_units"]
+__all__ = ["Outcome", "IngestReport", "SkuResolver", "ingest", "ingest_in", "reprocess_unknown_items",
+           "reprocess_unknown_items_in", "route_open_units"]
 
 # Orders whose lines may still be replaced by a newer version: nothing promised yet.
 _REPLACEABLE = ("received", "on_hold")
@@ -610,44 +611,45 @@ def reprocess_unknown_items(store: Store, order_id: int, *, actor: str = "operat
     every item is now known, reserve what is still open on its lines. Lines are updated in
     place, so reservations an order already holds (a line added by a change) stay.
     Returns the order's status afterwards."""
+    return store.run(lambda conn: reprocess_unknown_items_in(conn, order_id, actor=actor))
 
-    def _do(conn: Connection) -> str:
-        order = _load(conn, order_id)  # locked, so two operators resolving it at once reserve once
-        if order.exception != "unknown_item":
-            return order.status
-        lines = conn.execute(
-            select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_no)
-        ).all()
-        canon = {
-            ln.id: CanonicalLine(
-                item=ln.item, qty=ln.qty - ln.qty_reserved - ln.qty_backordered - ln.qty_shipped - ln.qty_cancelled,
-                unit_price_minor=ln.unit_price_minor, item_kind=ln.item_kind, item_ids=ln.item_ids,
-            )
-            for ln in lines
-        }
-        resolver = SkuResolver(conn, [(order.channel_id, c) for c in canon.values()])
-        plan = [
-            _PlannedLine(ln.line_no, canon[ln.id], ln.sku_id or resolver.resolve(order.channel_id, canon[ln.id]))
-            for ln in lines
-        ]
-        exception, detail = _unknown_items(plan)
-        if exception:
-            conn.execute(update(Order).where(Order.id == order_id).values(exception_detail=detail))
-            return order.status
-        now = utcnow()
-        for ln, p in zip(lines, plan):
-            if ln.sku_id is None:
-                conn.execute(update(OrderLine).where(OrderLine.id == ln.id).values(sku_id=p.sku_id))
-        conn.execute(update(Order).where(Order.id == order_id).values(exception=None, exception_detail=None,
-                                                                      updated_at=now))
-        status = order.status
-        if order.status != "on_hold":  # a held order is routed when its hold is released
-            status = route_open_units(conn, order_id, trigger="items_resolved", actor=actor)
-        audit_many(conn, [{"actor": actor, "entity": "order", "entity_id": order_id, "action": "order.items_resolved",
-                           "detail": {"status": status}}])
-        return status
 
-    return store.run(_do)
+def reprocess_unknown_items_in(conn: Connection, order_id: int, *, actor: str) -> str:
+    """`reprocess_unknown_items` inside the caller's transaction (after an alias it added)."""
+    order = _load(conn, order_id)  # locked, so two operators resolving it at once reserve once
+    if order.exception != "unknown_item":
+        return order.status
+    lines = conn.execute(
+        select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_no)
+    ).all()
+    canon = {
+        ln.id: CanonicalLine(
+            item=ln.item, qty=ln.qty - ln.qty_reserved - ln.qty_backordered - ln.qty_shipped - ln.qty_cancelled,
+            unit_price_minor=ln.unit_price_minor, item_kind=ln.item_kind, item_ids=ln.item_ids,
+        )
+        for ln in lines
+    }
+    resolver = SkuResolver(conn, [(order.channel_id, c) for c in canon.values()])
+    plan = [
+        _PlannedLine(ln.line_no, canon[ln.id], ln.sku_id or resolver.resolve(order.channel_id, canon[ln.id]))
+        for ln in lines
+    ]
+    exception, detail = _unknown_items(plan)
+    if exception:
+        conn.execute(update(Order).where(Order.id == order_id).values(exception_detail=detail))
+        return order.status
+    now = utcnow()
+    for ln, p in zip(lines, plan):
+        if ln.sku_id is None:
+            conn.execute(update(OrderLine).where(OrderLine.id == ln.id).values(sku_id=p.sku_id))
+    conn.execute(update(Order).where(Order.id == order_id).values(exception=None, exception_detail=None,
+                                                                  updated_at=now))
+    status = order.status
+    if order.status != "on_hold":  # a held order is routed when its hold is released
+        status = route_open_units(conn, order_id, trigger="items_resolved", actor=actor)
+    audit_many(conn, [{"actor": actor, "entity": "order", "entity_id": order_id, "action": "order.items_resolved",
+                       "detail": {"status": status}}])
+    return status
 
 
 def route_open_units(conn: Connection, order_id: int, *, trigger: str, actor: str) -> str:

@@ -279,6 +279,20 @@ class Router:
                     release(self.conn, sku, loc, qty)
         raise ConflictError(f"order {oid}: stock kept changing under routing; try again")
 
+    def place(self, oid: int, f: OrderFacts, d: Decision, trigger: str) -> list[tuple[int, int, int]]:
+        """Reserve a decision made elsewhere (an operator's choice of locations) and record it
+        like one of routing's own. Returns the (sku, location, qty) it could not reserve: when
+        any is short nothing is recorded, and the caller rolls its transaction back."""
+        self._fetch({ln.sku for ln in f.lines})
+        inputs = self._snapshot(f)
+        wanted = self._wanted(f, d)
+        got = reserve_many(self.conn, wanted)
+        short = [w for w, ok in zip(wanted, got) if not ok]
+        if not short:
+            self._take(f, d, 1)
+            self._record(oid, trigger, d, inputs)
+        return short
+
     # -- recording ---------------------------------------------------------------------------
 
     def _record(self, oid: int, trigger: str, d: Decision, inputs: dict[str, Any]) -> None:
