@@ -1,8 +1,21 @@
-"""Read-only queries behind the order screens: counts per status, id snapshots, page rows.
+"""Read-only queries behind the order screens: counts per status and queue, id snapshots, page rows.
 
 A list on screen keeps the database as its model. A filter becomes an `array('q')` of
 order ids, newest first (8 bytes an order), and only the rows on screen are fetched, a
 page at a time, with `order_rows`. Nothing here writes, and nothing imports a UI.
+
+The exception queues an operator clears, next to the statuses:
+
+    unknown_item, unroutable   orders.exception
+    overdue                    not shipped (no shipment yet) nor cancelled, past the day it was due:
+                               the requested ship date, else `sla_days` after the day it was placed
+                               (else received), as store.kpis counts `overdue_unshipped`
+    confirm_failed             a shipment confirmation to the channel (outbox kind shipment_confirm)
+                               failed or is dead
+    edi_rejected               inbound documents rejected (documents, not orders: only counted here)
+
+Every condition is a plain comparison on an indexed column (migration 0009), so the queues
+stay quick on a million orders.
 """
 
 from __future__ import annotations
@@ -11,41 +24,67 @@ import datetime as dt
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select
 
-from ..models import Channel, Order
+from ..models import Channel, Document, Order, OutboxMessage
 from ..orders import STATUSES
 from .common import IN_CHUNK, format_money
 
 __all__ = [
     "ANY_EXCEPTION",
+    "CONFIRM_FAILED",
+    "EDI_REJECTED",
     "EXCEPTIONS",
+    "OVERDUE",
+    "SLA_DAYS",
     "TOTAL",
     "OrderFilter",
     "OrderRow",
+    "channel_codes",
     "count_by_status",
+    "count_queues",
     "order_ids",
     "order_rows",
 ]
 
 # `OrderFilter.exception` value meaning "waiting in any exception queue".
 ANY_EXCEPTION = "*"
-# Extra keys of `count_by_status` next to the statuses.
+# Extra keys of `count_by_status` / `count_queues` next to the statuses and exception names.
 EXCEPTIONS = "exceptions"
 TOTAL = "all"
+OVERDUE = "overdue"
+CONFIRM_FAILED = "confirm_failed"
+EDI_REJECTED = "edi_rejected"
+# Days from placing to shipping when the order names no ship date (store.kpis' default).
+SLA_DAYS = 2
+
+# Statuses of an order nothing has left for yet and that may still ship.
+_UNSHIPPED = ("received", "on_hold", "allocated", "backordered")
+_CONFIRM_KIND = "shipment_confirm"
+_CONFIRM_FAILED_STATES = ("failed", "dead")
+# Above every character a search could be followed by: `prefix <= x < prefix + _TOP` is a prefix match.
+_TOP = "\U0010ffff"
 
 
 @dataclass(frozen=True, slots=True)
 class OrderFilter:
-    """Which orders a list shows; None in a field means any value.
+    """Which orders a list shows; None (or False) in a field means any. Fields combine (AND).
 
-    `exception` names one queue (`unknown_item`, `version_conflict`, ...) or is
-    `ANY_EXCEPTION` for orders waiting in any queue.
+    `exception` names one queue (`unknown_item`, `unroutable`, ...) or is `ANY_EXCEPTION`.
+    `overdue_on` keeps the orders overdue on that (UTC) day; `confirm_failed` those whose
+    shipment confirmation failed; `channel` is a channel code; `search` the start of an
+    external id or of the buyer's name (as typed, capitalised, or in capitals or small letters).
     """
 
     status: str | None = None
     exception: str | None = None
+    overdue_on: dt.date | None = None
+    confirm_failed: bool = False
+    channel: str | None = None
+    search: str | None = None
+    sla_days: int = SLA_DAYS
 
     def __post_init__(self) -> None:
         if self.status is not None and self.status not in STATUSES:
@@ -67,6 +106,68 @@ class OrderRow:
     received_at: dt.datetime
 
 
+def _spellings(text: str) -> list[str]:
+    """How a search may be written in the store: as typed, in capitals, in small letters,
+    capitalised, each word capitalised (an index answers each exactly; `lower()` would not)."""
+    return list(dict.fromkeys((text, text.upper(), text.lower(), text.capitalize(), text.title())))
+
+
+def _prefix(conn: Connection, column: Any, text: str) -> ColumnElement[bool]:
+    """`column` starts with `text` in one of its spellings, each as a range the column's index
+    answers. PostgreSQL compares byte-wise with the pattern operators (its index uses
+    varchar_pattern_ops), whatever the database's collation; SQLite's collation is byte-wise."""
+    ranges = []
+    for low in _spellings(text):
+        high = low + _TOP
+        if conn.dialect.name == "postgresql":
+            ranges.append(and_(column.op("~>=~")(low), column.op("~<~")(high)))
+        else:
+            ranges.append(and_(column >= low, column < high))
+    return or_(*ranges)
+
+
+def _overdue(day: dt.date, sla_days: int) -> ColumnElement[bool]:
+    """Not shipped nor cancelled and due before `day`: due is the requested ship date, else
+    `sla_days` after the day it was placed (received, when placed is unknown or later)."""
+    cut = dt.datetime.combine(day - dt.timedelta(days=sla_days), dt.time(), dt.timezone.utc)
+    return and_(
+        Order.status.in_(_UNSHIPPED),
+        Order.fulfilment != "pickup",
+        or_(
+            Order.requested_ship_date < day,
+            and_(Order.requested_ship_date.is_(None), or_(Order.received_at < cut, Order.placed_at < cut)),
+        ),
+    )
+
+
+def _confirm_failed() -> Select[int | None]:
+    return select(OutboxMessage.order_id).where(
+        OutboxMessage.state.in_(_CONFIRM_FAILED_STATES), OutboxMessage.kind == _CONFIRM_KIND
+    )
+
+
+def _channel_id(code: str) -> ColumnElement[int]:
+    return select(Channel.id).where(Channel.code == code).scalar_subquery()
+
+
+def _conditions(conn: Connection, flt: OrderFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if flt.status is not None:
+        where.append(Order.status == flt.status)
+    if flt.exception == ANY_EXCEPTION:
+        where.append(Order.exception.is_not(None))
+    elif flt.exception is not None:
+        where.append(Order.exception == flt.exception)
+    if flt.overdue_on is not None:
+        where.append(_overdue(flt.overdue_on, flt.sla_days))
+    if flt.confirm_failed:
+        where.append(Order.id.in_(_confirm_failed()))
+    if flt.channel is not None:
+        where.append(Order.channel_id == _channel_id(flt.channel))
+    if flt.search:
+        where.append(or_(_prefix(conn, Order.external_id, flt.search),
+                         _prefix(conn, Order.buyer_name, flt.search)))
+    return where
 
 
 def count_by_status(conn: Connection) -> dict[str, int]:
@@ -84,16 +185,48 @@ def count_by_status(conn: Connection) -> dict[str, int]:
     return counts
 
 
+def count_queues(
+    conn: Connection, *, today: dt.date, channel: str | None = None, sla_days: int = SLA_DAYS
+) -> dict[str, int]:
+    """Orders per status, per exception queue (`unknown_item`, `unroutable`, ...: those with
+    orders), `EXCEPTIONS`, `OVERDUE` (on `today`), `CONFIRM_FAILED` and `TOTAL`, on one channel
+    when given; and `EDI_REJECTED`, the rejected inbound documents (any channel)."""
+    on: list[ColumnElement[bool]] = [] if channel is None else [Order.channel_id == _channel_id(channel)]
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, n in conn.execute(select(Order.status, func.count()).where(*on).group_by(Order.status)):
+        counts[status] = int(n)
+    counts[TOTAL] = sum(counts.values())
+    counts[EXCEPTIONS] = 0
+    for exception, n in conn.execute(
+        select(Order.exception, func.count()).where(Order.exception.is_not(None), *on).group_by(Order.exception)
+    ):
+        counts[str(exception)] = int(n)
+        counts[EXCEPTIONS] += int(n)
+    counts[OVERDUE] = int(conn.execute(
+        select(func.count()).select_from(Order).where(_overdue(today, sla_days), *on)
+    ).scalar_one())
+    counts[CONFIRM_FAILED] = int(conn.execute(
+        select(func.count()).select_from(Order).where(Order.id.in_(_confirm_failed()), *on)
+    ).scalar_one())
+    counts[EDI_REJECTED] = int(conn.execute(
+        select(func.count()).select_from(Document).where(Document.state == "rejected")
+    ).scalar_one())
+    return counts
+
+
+def channel_codes(conn: Connection) -> list[str]:
+    """Every channel's code, in alphabetical order."""
+    return list(conn.execute(select(Channel.code).order_by(Channel.code)).scalars())
+
+
 def order_ids(conn: Connection, flt: OrderFilter) -> array[int]:
     """The ids of the orders `flt` matches, newest (highest id) first."""
-    stmt = select(Order.id).order_by(Order.id.desc())
-    if flt.status is not None:
-        stmt = stmt.where(Order.status == flt.status)
-    if flt.exception == ANY_EXCEPTION:
-        stmt = stmt.where(Order.exception.is_not(None))
-    elif flt.exception is not None:
-        stmt = stmt.where(Order.exception == flt.exception)
-    return array("q", conn.execute(stmt).scalars())
+    stmt = select(Order.id).where(*_conditions(conn, flt)).order_by(Order.id.desc())
+    ids: array[int] = array("q")
+    result = conn.execute(stmt)
+    while batch := result.fetchmany(10_000):
+        ids.extend(row[0] for row in batch)
+    return ids
 
 
 def order_rows(conn: Connection, ids: Sequence[int]) -> dict[int, OrderRow]:

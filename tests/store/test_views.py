@@ -5,20 +5,32 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from array import array
 
 import pytest
+from sqlalchemy import update
+
 from store import Store, StoreError, ingest
+from store.documents import DocumentProblem, finish, store_payload
+from store.fulfilment import ship_reserved
 from store.inventory import receive
+from store.models import Order
 from store.orders import STATUSES
+from store.outbox import claim, failed
 from store.views import (
     ANY_EXCEPTION,
+    CONFIRM_FAILED,
+    EDI_REJECTED,
     EXCEPTIONS,
+    OVERDUE,
     TOTAL,
     OrderFilter,
+    channel_codes,
     count_by_status,
+    count_queues,
     format_money,
     order_ids,
     order_rows,
@@ -122,3 +134,75 @@ def test_views_import_no_ui() -> None:
     code = "import sys, store.views; print(sorted(m for m in sys.modules if m.split('.')[0] in {'textual', 'rich'}))"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"
+
+
+# ---- the queue: exception queues, search, channel ---------------------------------------
+
+TODAY = dt.date(2024, 6, 10)
+
+
+def _at(store: Store, oid: int, **values: object) -> None:
+    """Set an order's dates (intake stamps them with the clock; the queue judges them by day)."""
+    with store.write() as conn:
+        conn.execute(update(Order).where(Order.id == oid).values(**values))
+
+
+@pytest.fixture
+def queued(catalog: Store, orders: dict[str, int]) -> dict[str, int]:
+    """`orders`, aged; one of them shipped with its confirmation failed; a rejected document."""
+    old = dt.datetime(2024, 6, 1, 12, tzinfo=dt.timezone.utc)
+    fresh = dt.datetime(2024, 6, 9, 12, tzinfo=dt.timezone.utc)
+    for key, oid in orders.items():
+        _at(catalog, oid, received_at=fresh, placed_at=None)
+    _at(catalog, orders["b1"], received_at=old)  # due 06-03: overdue
+    _at(catalog, orders["a3"], requested_ship_date=dt.date(2024, 6, 9))  # asked for yesterday: overdue
+    _at(catalog, orders["b2"], placed_at=old)  # placed long before it reached us: overdue
+    _at(catalog, orders["a1"], received_at=old)
+    ship_reserved(catalog, orders["a1"], carrier="UPS", tracking="1Z1")  # old, but shipped: not overdue
+    (message,) = claim(catalog, kinds=["shipment_confirm"])
+    failed(catalog, message.id, "channel said 500")
+    doc = store_payload(catalog, b"ISA*broken", kind="x12", source="test")
+    finish(catalog, doc.id, problems=[DocumentProblem(1, "not an interchange")], accepted=0)
+    return orders
+
+
+def test_queue_counts_match_the_orders_each_queue_lists(catalog: Store, queued: dict[str, int]) -> None:
+    with catalog.read() as conn:
+        counts = count_queues(conn, today=TODAY)
+        lists = {
+            "unknown_item": order_ids(conn, OrderFilter(exception="unknown_item")),
+            OVERDUE: order_ids(conn, OrderFilter(overdue_on=TODAY)),
+            CONFIRM_FAILED: order_ids(conn, OrderFilter(confirm_failed=True)),
+            "backordered": order_ids(conn, OrderFilter(status="backordered")),
+        }
+    assert list(lists[OVERDUE]) == [queued["a3"], queued["b2"], queued["b1"]]
+    assert list(lists[CONFIRM_FAILED]) == [queued["a1"]]
+    assert list(lists["unknown_item"]) == [queued["u1"]]
+    for key, ids in lists.items():
+        assert counts[key] == len(ids), key
+    assert counts[EDI_REJECTED] == 1
+    assert counts[TOTAL] == 6 and counts[EXCEPTIONS] == 1
+    # The day after the requested ship date only: on the 9th, a3 is not yet late.
+    with catalog.read() as conn:
+        assert queued["a3"] not in order_ids(conn, OrderFilter(overdue_on=dt.date(2024, 6, 9)))
+
+
+def test_search_finds_the_start_of_an_external_id_or_a_buyer_name(catalog: Store, orders: dict[str, int]) -> None:
+    with catalog.read() as conn:
+        assert list(order_ids(conn, OrderFilter(search="a"))) == [orders["a3"], orders["a2"], orders["a1"]]
+        assert list(order_ids(conn, OrderFilter(search="A2"))) == [orders["a2"]]  # any case
+        assert list(order_ids(conn, OrderFilter(search="ad"))) == [orders["a2"]]  # buyer Ada
+        assert list(order_ids(conn, OrderFilter(search="ADA"))) == [orders["a2"]]
+        assert len(order_ids(conn, OrderFilter(search="a%"))) == 0  # no pattern characters
+        assert len(order_ids(conn, OrderFilter(search="zz"))) == 0
+
+
+def test_filters_combine_with_the_channel(catalog: Store, orders: dict[str, int]) -> None:
+    with catalog.read() as conn:
+        assert list(order_ids(conn, OrderFilter(channel="amz"))) == [orders["a2"]]
+        assert list(order_ids(conn, OrderFilter(channel="web", search="a"))) == [orders["a3"], orders["a1"]]
+        assert len(order_ids(conn, OrderFilter(channel="amz", status="backordered"))) == 0
+        assert len(order_ids(conn, OrderFilter(channel="nope"))) == 0
+        counts = count_queues(conn, today=TODAY, channel="amz")
+        assert channel_codes(conn) == ["amz", "web"]
+    assert counts[TOTAL] == 1 and counts["allocated"] == 1 and counts[EXCEPTIONS] == 0
