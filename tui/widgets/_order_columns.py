@@ -83,9 +83,10 @@ def _fit(text: str, width: int, right: bool) -> str:
     return pad + text if right else text + pad
 
 
-def draw(cells: Sequence[tuple[str, Style]], shown: Layout, width: int, style: Style) -> Strip:
-    """One line: `cells[i]` (text, style) in column `shown[i]`, padded with `style` to `width`."""
-    segments = [Segment(" ", style)]
+def draw(cells: Sequence[tuple[str, Style]], shown: Layout, width: int, style: Style, mark: str = " ") -> Strip:
+    """One line: `cells[i]` (text, style) in column `shown[i]`, padded with `style` to `width`;
+    `mark` (one cell) in the margin before the first column."""
+    segments = [Segment(mark, style)]
     for n, ((text, cell_style), (i, w)) in enumerate(zip(cells, shown)):
         if n:
             segments.append(Segment(" ", style))

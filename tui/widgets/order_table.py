@@ -3,11 +3,17 @@
 The database is the model. A filter runs in a thread worker and returns the matching ids
 (8 bytes an order); `render_line` finds its row's page in a small LRU cache and, on a miss,
 asks one page fetch at a time for it, drawing a placeholder until the page arrives.
+
+A reload (the store changed) runs the filter again and fetches every page on screen in the
+same worker, so the new snapshot replaces the old one in one step: rows change in place,
+new orders come in above, the highlighted order keeps its line, nothing blinks. The
+selection is a set of order ids of its own and survives reloads and filter changes.
 """
 
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterable
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -36,11 +42,12 @@ _SPARE_PAGES = 4
 
 class _IdsLoaded(Message, bubble=False):
     def __init__(
-        self, generation: int, flt: OrderFilter, ids: array[int], cursor: int, page: int, rows: dict[int, OrderRow]
+        self, generation: int, flt: OrderFilter, ids: array[int], cursor: int, top: int,
+        pages: dict[int, dict[int, OrderRow]],
     ) -> None:
         super().__init__()
         self.generation, self.filter, self.ids = generation, flt, ids
-        self.cursor, self.page, self.rows = cursor, page, rows
+        self.cursor, self.top, self.pages = cursor, top, pages
 
 
 class _PageLoaded(Message, bubble=False):
@@ -64,6 +71,7 @@ class OrderTable(ScrollView, can_focus=True):
         "order-table--placeholder",
         "order-table--message",
         "order-table--exception",
+        "order-table--selected",
     }
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -83,6 +91,17 @@ class OrderTable(ScrollView, can_focus=True):
         def __init__(self, table: OrderTable, flt: OrderFilter, count: int) -> None:
             super().__init__()
             self.table, self.filter, self.count = table, flt, count
+
+        @property
+        def control(self) -> OrderTable:
+            return self.table
+
+    class SelectionChanged(Message):
+        """Orders were selected or let go; `count` are selected now."""
+
+        def __init__(self, table: OrderTable, count: int) -> None:
+            super().__init__()
+            self.table, self.count = table, count
 
         @property
         def control(self) -> OrderTable:
@@ -109,9 +128,9 @@ class OrderTable(ScrollView, can_focus=True):
         self._snapshot_pending = False
         self._pages: PageBook[dict[int, OrderRow]] = PageBook(1 + _SPARE_PAGES)
         self._pump_scheduled = False
-        self._anchor_line = 0
         self._message = "Loading orders…"
         self._empty = "No orders."
+        self._selected: set[int] = set()
 
     # -- public ---------------------------------------------------------------
 
@@ -143,6 +162,36 @@ class OrderTable(ScrollView, can_focus=True):
     def max_cached_pages(self) -> int:
         return self._pages.maxsize
 
+    @property
+    def ids(self) -> array[int]:
+        """The ids of the snapshot on screen, newest first (empty before the first arrives)."""
+        return self._ids if self._ids is not None else array("q")
+
+    @property
+    def selected(self) -> frozenset[int]:
+        """The ids of the selected orders (in this filter or not)."""
+        return frozenset(self._selected)
+
+    def toggle_selected(self, order_id: int) -> None:
+        if order_id in self._selected:
+            self._selected.discard(order_id)
+        else:
+            self._selected.add(order_id)
+        self._selection_changed()
+
+    def select(self, order_ids: Iterable[int]) -> None:
+        self._selected.update(order_ids)
+        self._selection_changed()
+
+    def clear_selection(self) -> None:
+        if self._selected:
+            self._selected.clear()
+            self._selection_changed()
+
+    def _selection_changed(self) -> None:
+        self.refresh()
+        self.post_message(self.SelectionChanged(self, len(self._selected)))
+
     def load(self, flt: OrderFilter, *, empty: str = "No orders match this filter.") -> None:
         """Show the orders `flt` matches from the top; an earlier load still running is dropped."""
         self._empty = empty
@@ -161,15 +210,21 @@ class OrderTable(ScrollView, can_focus=True):
     # -- loading --------------------------------------------------------------
 
     def _start(self, flt: OrderFilter, anchor: int | None) -> None:
-        # A reload keeps the highlighted order on the same screen line.
-        self._anchor_line = self.cursor_row - int(self.scroll_offset.y) if anchor is not None else 0
+        # A reload keeps the highlighted order on the same screen line; at the very top, new
+        # orders come in above it while it is still on screen.
+        top = int(self.scroll_offset.y)
+        line = self.cursor_row - top if anchor is not None else 0
         self._generation += 1
         self._snapshot_pending = True
-        self._fetch_ids(self._generation, flt, anchor)
+        self._fetch_ids(self._generation, flt, anchor, self.cursor_row, line, anchor is not None and top == 0,
+                        self._body_height)
         self.refresh()
 
     @work(thread=True, exclusive=True, group="order-filter")
-    def _fetch_ids(self, generation: int, flt: OrderFilter, anchor: int | None) -> None:
+    def _fetch_ids(
+        self, generation: int, flt: OrderFilter, anchor: int | None, old_cursor: int, line: int, at_top: bool,
+        height: int,
+    ) -> None:
         try:
             with reading(self._store) as conn:
                 ids = order_ids(conn, flt)
@@ -178,14 +233,19 @@ class OrderTable(ScrollView, can_focus=True):
                     try:
                         cursor = ids.index(anchor)
                     except ValueError:
-                        pass
-                page = cursor // PAGE_SIZE
-                rows = order_rows(conn, ids[page * PAGE_SIZE : (page + 1) * PAGE_SIZE])
+                        cursor = min(old_cursor, max(0, len(ids) - 1))  # it left: the line stays
+                top = 0 if at_top and cursor < height else max(0, cursor - line)
+                top = max(0, min(top, len(ids) - height))
+                pages = {
+                    page: order_rows(conn, ids[page * PAGE_SIZE : (page + 1) * PAGE_SIZE])
+                    for page in range(top // PAGE_SIZE, (top + height - 1) // PAGE_SIZE + 1)
+                    if page * PAGE_SIZE < len(ids) or page == 0
+                }
         except StoreError as exc:
             self.post_message(_LoadFailed(generation, str(exc)))
             return
         if not get_current_worker().is_cancelled:
-            self.post_message(_IdsLoaded(generation, flt, ids, cursor, page, rows))
+            self.post_message(_IdsLoaded(generation, flt, ids, cursor, top, pages))
 
     @work(thread=True, group="order-page")
     def _fetch_page(self, generation: int, page: int, ids: array[int]) -> None:
@@ -204,10 +264,12 @@ class OrderTable(ScrollView, can_focus=True):
         self._snapshot_pending = False
         self._ids = message.ids
         self._pages.reset()
-        self._pages.arrived(message.page, message.rows)
+        for page, rows in message.pages.items():
+            self._pages.arrived(page, rows)
         self.virtual_size = Size(self.size.width, len(message.ids) + 1)
-        self.cursor_row = message.cursor
-        self.scroll_to(y=max(0, message.cursor - self._anchor_line), animate=False)
+        self.scroll_to(y=message.top, animate=False, immediate=True)
+        self.set_reactive(OrderTable.cursor_row, message.cursor)
+        self._scroll_to_cursor()
         self.refresh()
         self.post_message(self.Loaded(self, message.filter, len(message.ids)))
         self._pump()
@@ -334,7 +396,12 @@ class OrderTable(ScrollView, can_focus=True):
         page = self._pages.get(row // PAGE_SIZE)
         order = page.get(ids[row]) if page is not None else None
         cursor = row == self.cursor_row
-        style = base + self.get_component_rich_style("order-table--cursor") if cursor else base
+        chosen = ids[row] in self._selected
+        style = base
+        if chosen:
+            style += self.get_component_rich_style("order-table--selected")
+        if cursor:
+            style += self.get_component_rich_style("order-table--cursor")
         if order is None:
             if page is None:
                 self._want(row // PAGE_SIZE)
@@ -343,7 +410,7 @@ class OrderTable(ScrollView, can_focus=True):
         exception = style + self.get_component_rich_style("order-table--exception")
         values = order_cells(order)
         cells = [(values[i], exception if i == EXCEPTION_COLUMN and not cursor else style) for i, _ in shown]
-        return draw(cells, shown, width, style)
+        return draw(cells, shown, width, style, mark="✓" if chosen else " ")
 
     def _note(self, text: str, component: str, width: int, style: Style) -> Strip:
         """A line holding only `text`, for placeholders and messages."""

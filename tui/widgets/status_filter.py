@@ -1,4 +1,4 @@
-"""The filter choices beside the order list: all orders, each status, exceptions, with counts."""
+"""The filter choices beside the order list: all orders, each status, the exception queues, with counts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from ..labels import FILTER_KEYS, filter_title
+from ..labels import FILTER_GROUPS, FILTER_KEYS, count_text, filter_title
 
 __all__ = ["StatusFilter"]
 
@@ -19,19 +19,28 @@ _COUNT_WIDTH = 6
 
 
 def _prompt(number: int, key: str, count: int | None, active: bool) -> Text:
-    shown = "–" if count is None else f"{count:,}"
     digit = str(number) if number < 10 else " "
-    text = Text(f"{digit} {filter_title(key):<{_TITLE_WIDTH}}{shown:>{_COUNT_WIDTH}}")
+    text = Text(f"{digit} {filter_title(key):<{_TITLE_WIDTH}}{count_text(count):>{_COUNT_WIDTH}}")
     if active:
         text.stylize("bold")
     return text
+
+
+def _options(active: str) -> list[Option | None]:
+    """Every choice, a separator between groups."""
+    options: list[Option | None] = []
+    for group in FILTER_GROUPS:
+        if options:
+            options.append(None)
+        options.extend(Option(_prompt(FILTER_KEYS.index(key), key, None, key == active), id=key) for key in group)
+    return options
 
 
 class StatusFilter(OptionList):
     """One line per filter choice with its count; the number before each is its key."""
 
     class Chosen(Message):
-        """The user picked the filter choice `key` (a status, `all` or `exceptions`)."""
+        """The user picked the filter choice `key` (a status, a queue, `all` or `exceptions`)."""
 
         def __init__(self, status_filter: StatusFilter, key: str) -> None:
             super().__init__()
@@ -44,12 +53,7 @@ class StatusFilter(OptionList):
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         self._counts: dict[str, int] = {}
         self._active = FILTER_KEYS[0]
-        super().__init__(
-            *(Option(_prompt(n, key, None, key == self._active), id=key) for n, key in enumerate(FILTER_KEYS)),
-            name=name,
-            id=id,
-            classes=classes,
-        )
+        super().__init__(*_options(self._active), name=name, id=id, classes=classes)
 
     def count(self, key: str) -> int | None:
         return self._counts.get(key)
@@ -66,7 +70,9 @@ class StatusFilter(OptionList):
 
     def _redraw(self) -> None:
         for n, key in enumerate(FILTER_KEYS):
-            self.replace_option_prompt(key, _prompt(n, key, self._counts.get(key), key == self._active))
+            # A queue without orders has no count row: it is empty.
+            count = self._counts.get(key, 0 if self._counts else None)
+            self.replace_option_prompt(key, _prompt(n, key, count, key == self._active))
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
