@@ -79,6 +79,8 @@ def fix_times(store: Store) -> None:
                          .values(received_at=at + dt.timedelta(minutes=30)))
             conn.execute(update(Return).where(Return.id == rid, Return.closed_at.is_not(None))
                          .values(closed_at=at + dt.timedelta(minutes=45)))
+        for oid in conn.execute(select(Order.id)).scalars().all():
+            conn.execute(update(Order).where(Order.id == oid).values(received_at=EPOCH - dt.timedelta(hours=oid)))
         for mid in conn.execute(select(StockMovement.id)).scalars().all():
             conn.execute(update(StockMovement).where(StockMovement.id == mid)
                          .values(at=EPOCH + dt.timedelta(minutes=10 * mid)))
