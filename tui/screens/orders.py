@@ -93,22 +93,22 @@ class OrdersScreen(OmsScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         *(_filter_binding(n, key) for n, key in enumerate(FILTER_KEYS) if n < 10),
         Binding("enter", "open", "Open", id="orders.open", tooltip="Open the highlighted order"),
-        Binding("slash", "search", "Search", id="orders.search",
-                tooltip="Search by the start of an order number or a buyer's name"),
-        Binding("c", "next_channel", "Channel", id="orders.channel",
-                tooltip="Show one channel's orders, the next channel each time (then all again)"),
         Binding("space", "toggle_selected", "Select", id="orders.select",
                 tooltip="Select the highlighted order, or let it go again"),
-        Binding("asterisk", "select_all", "Select all", id="orders.select-all",
-                tooltip=f"Select every order of this list (up to {SELECT_CAP:,})"),
-        Binding("escape", "escape", "Clear", show=False, id="orders.clear",
-                tooltip="Close the search, else let go of the selection"),
         Binding("u", "release_holds", "Release", id="orders.release",
                 tooltip="Take the selected (or highlighted) orders off hold"),
         Binding("r", "route", "Route", id="orders.route",
                 tooltip="Route the open units of the selected (or highlighted) orders as the rules propose"),
         Binding("x", "cancel_orders", "Cancel", id="orders.cancel",
                 tooltip="Cancel the selected (or highlighted) orders, with a reason"),
+        Binding("slash", "search", "Search", id="orders.search",
+                tooltip="Search by the start of an order number or a buyer's name"),
+        Binding("c", "next_channel", "Channel", id="orders.channel",
+                tooltip="Show one channel's orders, the next channel each time (then all again)"),
+        Binding("asterisk", "select_all", "Select all", id="orders.select-all",
+                tooltip=f"Select every order of this list (up to {SELECT_CAP:,})"),
+        Binding("escape", "escape", "Clear", show=False, id="orders.clear",
+                tooltip="Close the search, else let go of the selection"),
         Binding("ctrl+r", "reload", "Reload", id="orders.reload",
                 tooltip="Run the filter again and refresh the counts"),
     ]
@@ -165,7 +165,8 @@ class OrdersScreen(OmsScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # No super().on_mount(): Textual calls OmsScreen.on_mount itself (handlers run along the
+        # MRO), and calling it again would watch the store twice (every change read twice).
         self.action_show_orders(TOTAL)
 
     def on_data_changed(self) -> None:
