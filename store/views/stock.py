@@ -65,16 +65,23 @@ class OwedPush:
     last_error: str | None
 
 
-def _starts_with(prefix: str) -> ColumnElement[bool]:
-    """Code starts with `prefix` as typed or upper-cased (codes are mostly upper case), on the index."""
-    spellings = {prefix, prefix.upper()}
-    return or_(*(and_(Sku.code >= p, Sku.code < p + _TOP) for p in spellings))
+def _starts_with(conn: Connection, prefix: str) -> ColumnElement[bool]:
+    """Code starts with `prefix` as typed or upper-cased (codes are mostly upper case): a range,
+    compared byte-wise on PostgreSQL (its pattern operators) whatever the database's collation."""
+    ranges = []
+    for low in dict.fromkeys((prefix, prefix.upper())):
+        high = low + _TOP
+        if conn.dialect.name == "postgresql":
+            ranges.append(and_(Sku.code.op("~>=~")(low), Sku.code.op("~<~")(high)))
+        else:
+            ranges.append(and_(Sku.code >= low, Sku.code < high))
+    return or_(*ranges)
 
 
 def stock_page(conn: Connection, prefix: str = "", *, after: str | None = None, limit: int = 50) -> StockPage:
     """Up to `limit` SKUs starting with `prefix` (by code, after `after`) and their levels per
     location (by location priority)."""
-    where: list[ColumnElement[bool]] = [_starts_with(prefix)] if prefix else []
+    where: list[ColumnElement[bool]] = [_starts_with(conn, prefix)] if prefix else []
     if after is not None:
         where.append(Sku.code > after)
     skus = conn.execute(

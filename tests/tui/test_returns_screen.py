@@ -306,3 +306,27 @@ async def test_a_viewer_cannot_receive_or_authorise(desk: Store) -> None:
         assert isinstance(app.screen, RmaScreen)
         assert get_return(desk, "RMA-000002").status == "authorised"
         assert last_actor(desk, "return.received") != "vic"
+
+
+async def test_the_list_follows_returns_made_elsewhere(desk: Store) -> None:
+    app = app_for(desk)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_returns(pilot)
+        from store.returns import RmaLine, authorise
+
+        authorise(desk, order_id(desk, "W2"), [RmaLine(1, 1, "gift")], actor="gateway")
+        app.data_version += 1  # what the app's poll does when the audit trail grows
+        await settle_app(pilot)
+        assert rmas_listed(app) == ["RMA-000004", "RMA-000002", "RMA-000001"]
+
+
+async def test_go_to_an_unknown_rma_says_so(desk: Store) -> None:
+    app = app_for(desk)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_returns(pilot)
+        await pilot.press("g")
+        await settle_app(pilot)
+        await pilot.press(*"77", "enter")
+        await settle_app(pilot)
+        assert isinstance(app.screen, RmaScreen)
+        assert head_text(app) == "Cannot read RMA-000077: no return RMA-000077"

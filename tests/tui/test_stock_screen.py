@@ -213,3 +213,16 @@ async def test_a_viewer_cannot_adjust(shelf: Store) -> None:
         assert app.screen is screen  # no question asked
         assert level(shelf, "S1", "A") == StockRow("S1", "A", 5, 0, 0)
         assert last_actor(shelf, "stock.adjusted") is None
+
+
+async def test_levels_and_movements_follow_changes_made_elsewhere(shelf: Store) -> None:
+    from store.inventory import receive
+
+    app = app_for(shelf)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_stock(pilot)
+        receive(shelf, "S1", "A", 7, reference="PO-7", actor="gateway")
+        app.data_version += 1  # what the app's poll does when the audit trail grows
+        await settle_app(pilot)
+        assert rows(app)[0][3] == "12"
+        assert rows(app, "#stock-moves")[0][2:6] == ["+7", "receipt", "PO-7", "gateway"]
