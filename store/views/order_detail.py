@@ -50,6 +50,7 @@ __all__ = [
     "ShipmentRow",
     "SourceDocument",
     "explain",
+    "external_id",
     "order_detail",
     "ship_choices",
     "x12_segments",
@@ -375,6 +376,14 @@ def order_detail(conn: Connection, order_id: int) -> OrderDetail:
         history=_history(conn, order_id, [s.id for s in shipments]),
         document=_document(conn, header.document_id),
     )
+
+
+def external_id(conn: Connection, order_id: int) -> str:
+    """The order's own id as its channel knows it (what a form's title names). NotFound."""
+    found = conn.execute(select(Order.external_id).where(Order.id == order_id)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"no order {order_id}")
+    return str(found)
 
 
 def ship_choices(conn: Connection, order_id: int) -> list[ShipFrom]:

@@ -16,12 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from store import StoreError
 from store.shipping import Pack, Shipped, ship
 from store.views.common import reading
-from store.views.order_detail import ShipFrom, ship_choices
+from store.views.order_detail import ShipFrom, external_id, ship_choices
 
 from ..labels import status_label
 from .ask import AskText
@@ -69,12 +69,10 @@ class ShipScreen(OmsModal[int | None]):
         with Vertical(classes="dialog", id="ship-dialog") as box:
             box.border_title = f"Ship order #{self.order_id}"
             with Horizontal(classes="ship-row"):
-                yield Label("From", classes="ship-label")
-                yield Select[str]([], prompt="Location", allow_blank=True, id="ship-location")
-            with Horizontal(classes="ship-row"):
+                yield Select[str]([], prompt="Ship from", allow_blank=True, id="ship-location")
                 yield Input(placeholder="Carrier (UPS, FDEG…)", id="ship-carrier")
-                yield Input(placeholder="Service", id="ship-service")
             with Horizontal(classes="ship-row"):
+                yield Input(placeholder="Service", id="ship-service")
                 yield Input(placeholder="Tracking number", id="ship-tracking")
             yield DataTable(id="ship-cartons", cursor_type="cell")
             yield Static("", id="ship-note")
@@ -88,13 +86,15 @@ class ShipScreen(OmsModal[int | None]):
         try:
             with reading(self.store) as conn:
                 choices = ship_choices(conn, self.order_id)
+                name = external_id(conn, self.order_id)
         except StoreError as exc:
             self.app.call_from_thread(self.query_one("#ship-note", Static).update, Content(str(exc)))
             return
-        self.app.call_from_thread(self._show, choices)
+        self.app.call_from_thread(self._show, name, choices)
 
-    def _show(self, choices: list[ShipFrom]) -> None:
+    def _show(self, name: str, choices: list[ShipFrom]) -> None:
         self.choices = choices
+        self.query_one("#ship-dialog").border_title = f"Ship {name}"
         select = self.query_one("#ship-location", Select)
         select.set_options((f"{c.location}  {c.name}  ({c.units} units)", c.location) for c in choices)
         if choices:
