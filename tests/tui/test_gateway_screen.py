@@ -76,6 +76,9 @@ async def test_workers_queues_failures_channels_and_alerts_as_the_store_holds_th
         assert queues["shipment_confirm"] == ["32", "", "1", ""]
         assert queues["stock to amz"] == ["2", "", "", ""] and queues["stock to ebay"] == ["1", "", "", ""]
         assert queues["documents to read"] == ["", "", "", ""]
+        assert str(screen.query_one("#gw-summary").render()) == (
+            "Outbox 77 waiting (1 failed) · 1 dead · stock pushes owed 3 · documents to read 0"
+            " · ebay paused until 18:00 · silent: orders:ebay")
         assert _cells(screen, "gw-channels") == [
             ["amz", "marketplace", "–", "", ""],
             ["ebay", "marketplace", "–", "03-10 18:00", "daily quota spent"],

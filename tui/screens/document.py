@@ -130,20 +130,10 @@ class DocumentScreen(OmsScreen):
     # -- the summary ------------------------------------------------------------
 
     def _inbound_head(self, d: DocumentDetail) -> Text:
+        """What went wrong and what came of it first; where it came from after."""
         text = Text()
         state = Text(d.state, style="bold" if d.state in ("rejected", "partial") else "")
-        _field(text, "Kind", Text.assemble(f"{d.kind} · ", state, f" · {d.size:,} bytes"))
-        _field(text, "Source", d.source)
-        _field(text, "Received", f"{_t(d.received_at)}   processed {_t(d.processed_at)}")
-        _field(text, "SHA-256", d.sha256)
-        for ic in d.interchanges:
-            _field(text, "Interchange", f"{ic.control_number} from {ic.sender.strip()} ({ic.partner or 'no partner'})")
-        for ack in d.acks:
-            sent = f" {_t(ack.sent_at)}" if ack.sent_at else ""
-            line = f"{ack.kind} {ack.state}{sent}" + (f": {ack.summary}" if ack.summary else "")
-            _field(text, "Answered", line + (f" ({ack.last_error})" if ack.last_error else ""))
-        if d.order_count:
-            _field(text, "Orders", _orders(d.orders, d.order_count))
+        _field(text, "Kind", Text.assemble(f"{d.kind} · ", state, f" · {d.size:,} bytes · {d.source}"))
         if d.reject_reason:
             _field(text, "Rejected", Text(d.reject_reason, style="bold"))
         for e in d.errors[:_MAX_ERRORS]:
@@ -155,6 +145,16 @@ class DocumentScreen(OmsScreen):
             text.append("\n")
         if len(d.errors) > _MAX_ERRORS:
             text.append(f"  and {len(d.errors) - _MAX_ERRORS:,} more errors\n", style="dim")
+        if d.order_count:
+            _field(text, "Orders", _orders(d.orders, d.order_count))
+        for ic in d.interchanges:
+            _field(text, "Interchange", f"{ic.control_number} from {ic.sender.strip()} ({ic.partner or 'no partner'})")
+        for ack in d.acks:
+            sent = f" {_t(ack.sent_at)}" if ack.sent_at else ""
+            line = f"{ack.kind} {ack.state}{sent}" + (f": {ack.summary}" if ack.summary else "")
+            _field(text, "Answered", line + (f" ({ack.last_error})" if ack.last_error else ""))
+        _field(text, "Received", f"{_t(d.received_at)}   processed {_t(d.processed_at)}")
+        _field(text, "SHA-256", d.sha256)
         text.rstrip()
         return text
 

@@ -13,7 +13,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
 from store import StoreError
@@ -95,6 +95,26 @@ def _queue_rows(depths: QueueDepths) -> list[Row]:
     return rows
 
 
+def summary(read: _Read, now: dt.datetime) -> Text:
+    """A line or two: what waits, what is stuck, which channels are paused, who is silent."""
+    q = read.queues
+    dead, failed = q.outbox_total("dead"), q.outbox_total("failed")
+    text = Text(f"Outbox {q.outbox_total() - dead:,} waiting")
+    if failed:
+        text.append(f" ({failed:,} failed)")
+    if dead:
+        text.append(f" · {dead:,} dead", style="bold")
+    pushes = sum(n for _, n in q.stock_pushes)
+    text.append(f" · stock pushes owed {pushes:,} · documents to read {q.documents_waiting:,}")
+    for c in read.channels:
+        if c.paused_until is not None and c.paused_until > now:
+            text.append(f" · {c.channel} paused until {c.paused_until:%H:%M}", style="bold")
+    silent = [w.worker for w in read.workers if now - w.beat_at > SILENT_AFTER and w.state != "stopped"]
+    if silent:
+        text.append(f" · silent: {', '.join(silent)}", style="bold")
+    return text
+
+
 def _failure_rows(rows: Sequence[FailureRow], now: dt.datetime) -> list[Row]:
     return [
         Row(str(f.id), (f"{f.id}", f.kind, f.target, Text(f.state, style="bold" if f.state == "dead" else ""),
@@ -144,25 +164,26 @@ class GatewayScreen(OmsScreen):
             yield GatewayTable([Column("worker", "Worker"), Column("state", "State"), Column("beat", "Beat"),
                                 Column("host", "Host:PID", 90), Column("detail", "Detail")],
                                empty="No gateway has run yet", id="gw-workers", classes="gateway-table")
+            yield Static(id="gw-summary")
             yield GatewayTable([Column("id", "#"), Column("kind", "Kind"), Column("to", "To"), Column("state", "State"),
                                 Column("tries", "Tries", 90), Column("next", "Next", 90), Column("error", "Error")],
                                empty="Nothing failed", id="gw-failures", classes="gateway-table")
-            yield GatewayTable([Column("queue", "Queue"), Column("pending", "Waiting"), Column("sending", "Sending"),
-                                Column("failed", "Failed"), Column("dead", "Dead")],
-                               id="gw-queues", classes="gateway-table")
             yield GatewayTable([Column("channel", "Channel"), Column("kind", "Kind", 90), Column("upto", "Orders to"),
                                 Column("paused", "Paused until"), Column("why", "Why")],
                                empty="No marketplace or cart channels", id="gw-channels", classes="gateway-table")
             yield GatewayTable([Column("when", "Ago"), Column("what", "Alert"), Column("about", "About"),
                                 Column("detail", "Detail")],
                                empty="No alerts", id="gw-alerts", classes="gateway-table")
+            yield GatewayTable([Column("queue", "Queue"), Column("pending", "Waiting"), Column("sending", "Sending"),
+                                Column("failed", "Failed"), Column("dead", "Dead")],
+                               id="gw-queues", classes="gateway-table")
         yield Footer()
 
     def on_mount(self) -> None:
         super().on_mount()
         for table_id, title in (("gw-workers", "Workers"), ("gw-failures", "Failed and dead messages"),
-                                ("gw-queues", "Waiting to go out"), ("gw-channels", "Channels"),
-                                ("gw-alerts", "Alerts")):
+                                ("gw-channels", "Channels"), ("gw-alerts", "Alerts"),
+                                ("gw-queues", "Waiting to go out")):
             self.query_one(f"#{table_id}", GatewayTable).border_title = title
         self._load()
         if self._refresh_seconds:
@@ -195,6 +216,7 @@ class GatewayScreen(OmsScreen):
         self._table("gw-alerts").show(_alert_rows(read.alerts, now))
         waiting = read.queues.outbox_total() - read.queues.outbox_total("dead")
         self._table("gw-queues").border_subtitle = f"{waiting:,} messages waiting"
+        self.query_one("#gw-summary", Static).update(summary(read, now))
 
     def _table(self, table_id: str) -> GatewayTable:
         return self.query_one(f"#{table_id}", GatewayTable)

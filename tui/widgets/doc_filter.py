@@ -24,7 +24,7 @@ CHOICE_TITLES: dict[str, str] = {
     "undelivered": "Not delivered",
 }
 _TITLE_WIDTH = 13
-_COUNT_WIDTH = 6
+_COUNT_WIDTH = 5
 
 
 def _prompt(number: int, choice: str, count: int | None, active: bool) -> Text:

@@ -19,7 +19,7 @@ __all__ = ["DocTable", "row_key"]
 
 _WIDE = 88
 _BAD = {"rejected", "partial", "failed", "dead"}
-_ACK_LABELS = {"pending_ack": "waiting", "accepted_with_errors": "with errors"}
+_ACK_LABELS = {"pending_ack": "waiting", "accepted_with_errors": "w/ errors"}
 
 
 def row_key(row: DocumentRow) -> str:
