@@ -76,6 +76,7 @@ def run_tui(ctx: click.Context, store: Store) -> None:
         keymap=tui_section.keys if tui_section else None,
         theme=tui_section.theme if tui_section else None,
         edi_names=edi_maps.names,
+        shipping=config.shipping if config is not None else None,
     )
     app.run()
 
@@ -90,7 +91,8 @@ def tui(ctx: click.Context) -> None:
 
 
 def authorized_keys_lines(config: Config, *, oms: str, env: Mapping[str, str]) -> list[str]:
-    """One forced-command line per operator key. `env` is what the TUI needs to find this
+    """One forced-command line per operator key; `oms` is the command that runs oms (quoted
+    already when it has spaces). `env` is what the TUI needs to find this
     store and config (OMS_CONFIG, OMS_HOME, OMS_DATABASE_URL), fixed in the line."""
     lines = []
     fixed = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items()))
@@ -100,9 +102,19 @@ def authorized_keys_lines(config: Config, *, oms: str, env: Mapping[str, str]) -
             if not _KEY.match(key):
                 raise click.ClickException(
                     f"operators {op.name!r} keys[{n}] is not an OpenSSH public key line (type, base64, comment)")
-            command = f"env OMS_OPERATOR={op.name} {fixed} {shlex.quote(oms)} tui".replace("  ", " ")
+            command = " ".join(part for part in ("env", f"OMS_OPERATOR={op.name}", fixed, oms, "tui") if part)
+            if '"' in command or "\n" in command:
+                raise click.ClickException(f"cannot put a double quote or newline in an authorized_keys command: {command}")
             lines.append(f'command="{command}",restrict,pty {key}')
     return lines
+
+
+def _this_oms() -> str:
+    """The `oms` beside this Python (a virtual environment's script), else `python -m oms`."""
+    script = Path(sys.executable).parent / "oms"
+    if script.is_file() and os.access(script, os.X_OK):
+        return str(script)
+    return f"{shlex.quote(sys.executable)} -m oms"
 
 
 def _replace_block(text: str, lines: list[str]) -> str:
@@ -133,7 +145,7 @@ def ssh_setup(ctx: click.Context, target: Path | None, oms_path: str | None) -> 
     config: Config | None = ctx.obj.get("config")
     if config is None or not config.operators:
         raise click.ClickException(f"no [[operators]] in {_config_path()}: list each operator's name, role and keys")
-    oms = oms_path or str(Path(sys.argv[0]).resolve())
+    oms = oms_path or _this_oms()
     env = {"OMS_CONFIG": str(_config_path().resolve())}
     for name in ("OMS_HOME", "OMS_DATABASE_URL"):
         if os.environ.get(name):

@@ -25,7 +25,7 @@ from store.views.common import change_marker, reading
 from .access import Operator, Refused
 from .commands import ActionCommands, OrderCommands
 
-__all__ = ["EdiNames", "OmsApp", "SCREENS_BY_MODE"]
+__all__ = ["CartonLabels", "EdiNames", "OmsApp", "SCREENS_BY_MODE"]
 
 T = TypeVar("T")
 
@@ -39,6 +39,16 @@ class EdiNames(Protocol):
     def segment_name(self, tag: str) -> str: ...
 
     def element_name(self, tag: str, n: int) -> str: ...
+
+
+class CartonLabels(Protocol):
+    """How cartons are labelled (oms.toml `[shipping]`): without a GS1 prefix units ship loose."""
+
+    @property
+    def gs1_company_prefix(self) -> str | None: ...
+
+    @property
+    def sscc_extension(self) -> int: ...
 
 
 def _utcnow() -> dt.datetime:
@@ -106,6 +116,7 @@ class OmsApp(App[None]):
         theme: str | None = None,
         now: Callable[[], dt.datetime] | None = None,
         edi_names: EdiNames | None = None,
+        shipping: CartonLabels | None = None,
         poll_seconds: float | None = POLL_SECONDS,
     ) -> None:
         super().__init__()
@@ -113,6 +124,7 @@ class OmsApp(App[None]):
         self.operator = operator or Operator("operator", "admin")
         self.now = now or _utcnow
         self.edi_names = edi_names
+        self.shipping = shipping
         self._user_keymap = dict(keymap or {})
         self._theme_name = theme
         self._poll_seconds = poll_seconds

@@ -33,8 +33,8 @@ def shop(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Store, Orders]
     store.dispose()
 
 
-def app_for(store: Store, role: str = "operator", name: str = "ann") -> OmsApp:
-    return OmsApp(store, operator=Operator(name, role), poll_seconds=None, now=lambda: FIXED)
+def app_for(store: Store, role: str = "operator", name: str = "ann", **kw: Any) -> OmsApp:
+    return OmsApp(store, operator=Operator(name, role), poll_seconds=None, now=lambda: FIXED, **kw)
 
 
 async def open_order(pilot: Any, order_id: int) -> OrderScreen:

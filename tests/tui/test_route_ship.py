@@ -154,8 +154,7 @@ async def test_shipping_writes_a_shipment_with_the_tracking_typed(shop: tuple[St
 
 async def test_shipping_in_two_cartons_labels_each_with_an_sscc(shop: tuple[Store, Orders]) -> None:
     store, orders = shop
-    app = app_for(store)
-    app.shipping = SimpleNamespace(gs1_company_prefix="0614141", sscc_extension=0)  # type: ignore[attr-defined]
+    app = app_for(store, shipping=SimpleNamespace(gs1_company_prefix="0614141", sscc_extension=0))
     async with app.run_test(size=SIZE) as pilot:
         order = await open_order(pilot, orders.allocated)
         await pilot.press("s")

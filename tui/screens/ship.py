@@ -9,7 +9,7 @@ ship loose. ctrl+s ships through store.shipping.ship, with the operator's name o
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -58,12 +58,9 @@ class ShipScreen(OmsModal[int | None]):
     # -- settings the app may carry (oms.toml [shipping]) ------------------------------------
 
     @property
-    def _shipping(self) -> Any:
-        return getattr(self.app, "shipping", None)
-
-    @property
     def gs1_prefix(self) -> str | None:
-        return getattr(self._shipping, "gs1_company_prefix", None)
+        labels = self.oms.shipping
+        return labels.gs1_company_prefix if labels is not None else None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="ship-dialog") as box:
@@ -218,7 +215,7 @@ class ShipScreen(OmsModal[int | None]):
             self.query_one("#ship-carrier" if not carrier else "#ship-tracking", Input).focus()
             return
         oid, loc, prefix = self.order_id, here.location, self.gs1_prefix
-        extension = int(getattr(self._shipping, "sscc_extension", 0) or 0)
+        extension = self.oms.shipping.sscc_extension if self.oms.shipping is not None else 0
         packs = self._packs(here) if prefix is not None else []
         loose = None if prefix is not None else {n: q for n, _, q in here.lines}
 
