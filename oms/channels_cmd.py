@@ -15,7 +15,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from oms.session import opened
+from oms.session import opened, operator
 from store.errors import NotFound
 
 __all__ = ["channel"]
@@ -71,7 +71,7 @@ def resume_cmd(ctx: click.Context, code: str) -> None:
     from store.channel_sync import resume_channel
 
     with opened(ctx) as store:
-        resume_channel(store, code)
+        resume_channel(store, code, actor=operator())
     click.echo(f"{code}: resumed")
 
 
