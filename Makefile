@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export OMS_HOME ?= $(CURDIR)/var/demo
 
-.PHONY: demo test lint bench bench-quick clean
+.PHONY: demo test lint bench bench-quick bench-tui clean
 
 $(BIN)/oms: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ bench: $(BIN)/oms
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/routing.py
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/tui.py
+
+## bench-tui: the operator TUI on 1,000,000 orders (first paint, filters, keys, memory)
+bench-tui: $(BIN)/oms
+	$(BIN)/python bench/tui.py
 
 bench-quick: $(BIN)/oms
 	$(BIN)/python bench/intake.py --quick
@@ -40,6 +45,7 @@ bench-quick: $(BIN)/oms
 	$(BIN)/python bench/gateway.py --quick
 	$(BIN)/python bench/routing.py --quick
 	$(BIN)/python bench/sync.py --quick
+	$(BIN)/python bench/tui.py --quick
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .mypy_cache
