@@ -24,9 +24,8 @@ import datetime as dt
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select, union_all
 
 from ..models import Channel, Document, Order, OutboxMessage
 from ..orders import STATUSES
@@ -63,6 +62,8 @@ SLA_DAYS = 2
 # Statuses of an order nothing has left for yet and that may still ship.
 _UNSHIPPED = ("received", "on_hold", "allocated", "backordered")
 _CONFIRM_KIND = "shipment_confirm"
+# Ids read per round trip while taking a snapshot.
+_BATCH = 20_000
 _CONFIRM_FAILED_STATES = ("failed", "dead")
 # Above every character a search could be followed by: `prefix <= x < prefix + _TOP` is a prefix match.
 _TOP = "\U0010ffff"
@@ -112,18 +113,21 @@ def _spellings(text: str) -> list[str]:
     return list(dict.fromkeys((text, text.upper(), text.lower(), text.capitalize(), text.title())))
 
 
-def _prefix(conn: Connection, column: Any, text: str) -> ColumnElement[bool]:
-    """`column` starts with `text` in one of its spellings, each as a range the column's index
-    answers. PostgreSQL compares byte-wise with the pattern operators (its index uses
-    varchar_pattern_ops), whatever the database's collation; SQLite's collation is byte-wise."""
-    ranges = []
-    for low in _spellings(text):
-        high = low + _TOP
-        if conn.dialect.name == "postgresql":
-            ranges.append(and_(column.op("~>=~")(low), column.op("~<~")(high)))
-        else:
-            ranges.append(and_(column >= low, column < high))
-    return or_(*ranges)
+def _search(conn: Connection, text: str) -> ColumnElement[bool]:
+    """The order's external id or buyer name starts with `text` in one of its spellings: one
+    range per column and spelling, each answered by the column's index, their ids united
+    (an OR of them all would scan the table). PostgreSQL compares byte-wise with the pattern
+    operators (its indexes use varchar_pattern_ops) whatever the collation; SQLite's default
+    collation is byte-wise."""
+    parts = []
+    for column in (Order.external_id, Order.buyer_name):
+        for low in _spellings(text):
+            high = low + _TOP
+            if conn.dialect.name == "postgresql":
+                parts.append(select(Order.id).where(column.op("~>=~")(low), column.op("~<~")(high)))
+            else:
+                parts.append(select(Order.id).where(column >= low, column < high))
+    return Order.id.in_(union_all(*parts))
 
 
 def _overdue(day: dt.date, sla_days: int) -> ColumnElement[bool]:
@@ -165,8 +169,7 @@ def _conditions(conn: Connection, flt: OrderFilter) -> list[ColumnElement[bool]]
     if flt.channel is not None:
         where.append(Order.channel_id == _channel_id(flt.channel))
     if flt.search:
-        where.append(or_(_prefix(conn, Order.external_id, flt.search),
-                         _prefix(conn, Order.buyer_name, flt.search)))
+        where.append(_search(conn, flt.search))
     return where
 
 
@@ -219,13 +222,29 @@ def channel_codes(conn: Connection) -> list[str]:
     return list(conn.execute(select(Channel.code).order_by(Channel.code)).scalars())
 
 
-def order_ids(conn: Connection, flt: OrderFilter) -> array[int]:
-    """The ids of the orders `flt` matches, newest (highest id) first."""
+def order_ids(conn: Connection, flt: OrderFilter, *, limit: int | None = None) -> array[int]:
+    """The ids of the orders `flt` matches, newest (highest id) first; the first `limit` only
+    when given. PostgreSQL streams them from a server-side cursor (a million ids never sit in
+    the driver's memory at once)."""
     stmt = select(Order.id).where(*_conditions(conn, flt)).order_by(Order.id.desc())
+    if limit is not None:
+        stmt = stmt.limit(limit)
     ids: array[int] = array("q")
+    # Straight from the driver's cursor: a Row object per id costs more than the query.
+    if conn.dialect.name == "postgresql" and limit is None:
+        # A server-side cursor: a million ids never sit in the driver's memory at once.
+        compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        with conn.connection.dbapi_connection.cursor(name="order_ids") as cursor:  # type: ignore[union-attr]
+            cursor.itersize = _BATCH
+            cursor.execute(str(compiled), compiled.params)
+            while batch := cursor.fetchmany(_BATCH):
+                ids.extend(row[0] for row in batch)
+        return ids
     result = conn.execute(stmt)
-    while batch := result.fetchmany(10_000):
+    cursor = result.cursor
+    while batch := cursor.fetchmany(_BATCH):
         ids.extend(row[0] for row in batch)
+    result.close()
     return ids
 
 

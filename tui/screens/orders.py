@@ -181,6 +181,8 @@ class OrdersScreen(OmsScreen):
             title += f" · “{self._search}”"
         table.border_title = title
         table.load(self.current_filter(), empty=_empty_text(self._key, bool(self._channel or self._search)))
+        self._loaded_count = None
+        table.border_subtitle = "counting…"
         self._fetch_counts()
 
     def _subtitle(self) -> None:

@@ -36,18 +36,24 @@ from ._order_columns import EXCEPTION_COLUMN, draw, layout, order_cells, titles
 __all__ = ["OrderTable", "PAGE_SIZE"]
 
 PAGE_SIZE = 100
+# A new filter first shows this many of its orders (one quick query), then all of them.
+HEAD_ROWS = 2 * PAGE_SIZE
 # Pages kept besides the ones on screen, so scrolling back a little needs no query.
 _SPARE_PAGES = 4
 
 
 class _IdsLoaded(Message, bubble=False):
+    """A snapshot; `head` when it is only the first screens of a new filter (the whole one
+    follows), `rest` when it completes the head already shown (cursor and pages stay)."""
+
     def __init__(
         self, generation: int, flt: OrderFilter, ids: array[int], cursor: int, top: int,
-        pages: dict[int, dict[int, OrderRow]],
+        pages: dict[int, dict[int, OrderRow]], *, head: bool = False, rest: bool = False,
     ) -> None:
         super().__init__()
         self.generation, self.filter, self.ids = generation, flt, ids
         self.cursor, self.top, self.pages = cursor, top, pages
+        self.head, self.rest = head, rest
 
 
 class _PageLoaded(Message, bubble=False):
@@ -227,7 +233,19 @@ class OrderTable(ScrollView, can_focus=True):
     ) -> None:
         try:
             with reading(self._store) as conn:
-                ids = order_ids(conn, flt)
+                first: array[int] | None = None
+                if anchor is None and height <= HEAD_ROWS:
+                    # The first screens at once: on a million orders the whole snapshot takes a while.
+                    first = order_ids(conn, flt, limit=HEAD_ROWS)
+                    if len(first) == HEAD_ROWS:
+                        pages = {page: order_rows(conn, first[page * PAGE_SIZE : (page + 1) * PAGE_SIZE])
+                                 for page in range(HEAD_ROWS // PAGE_SIZE)}
+                        self.post_message(_IdsLoaded(generation, flt, first, 0, 0, pages, head=True))
+                        ids = order_ids(conn, flt)
+                        if not get_current_worker().is_cancelled:
+                            self.post_message(_IdsLoaded(generation, flt, ids, 0, 0, {}, rest=True))
+                        return
+                ids = first if first is not None else order_ids(conn, flt)  # fewer than a head: all of them
                 cursor = 0
                 if anchor is not None:
                     try:
@@ -261,7 +279,17 @@ class OrderTable(ScrollView, can_focus=True):
     def _ids_loaded(self, message: _IdsLoaded) -> None:
         if message.generation != self._generation:
             return  # a newer filter or reload is on its way
-        self._snapshot_pending = False
+        if message.rest:
+            # The whole snapshot behind the head on screen: the head is its start, so the
+            # cursor, the scroll position and the pages held stay as they are.
+            self._snapshot_pending = False
+            self._ids = message.ids
+            self.virtual_size = Size(self.size.width, len(message.ids) + 1)
+            self.refresh()
+            self.post_message(self.Loaded(self, message.filter, len(message.ids)))
+            self._pump()
+            return
+        self._snapshot_pending = message.head
         self._ids = message.ids
         self._pages.reset()
         for page, rows in message.pages.items():
@@ -271,7 +299,8 @@ class OrderTable(ScrollView, can_focus=True):
         self.set_reactive(OrderTable.cursor_row, message.cursor)
         self._scroll_to_cursor()
         self.refresh()
-        self.post_message(self.Loaded(self, message.filter, len(message.ids)))
+        if not message.head:
+            self.post_message(self.Loaded(self, message.filter, len(message.ids)))
         self._pump()
 
     @on(_PageLoaded)
