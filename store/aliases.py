@@ -17,10 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from .canonical import CanonicalLine
 from .db import Store
-from .errors import NotFound, StoreError
+from .errors import ConflictError, NotFound, StoreError
 from .intake import reprocess_unknown_items_in
 from .journal import audit
 from .models import ALIAS_KINDS, Channel, Order, OrderLine, Sku, SkuAlias
@@ -92,8 +93,13 @@ def map_unknown_item(store: Store, order_id: int, line_no: int, sku: str, *, act
             other = conn.execute(select(Sku.code).where(Sku.id == existing)).scalar_one()
             raise StoreError(f"{line.kind} {line.value!r} on {channel} already means {other}")
         if existing is None:
-            conn.execute(insert(SkuAlias).values(sku_id=sku_row.id, channel_id=order.channel_id, kind=line.kind,
-                                                 value=line.value))
+            try:
+                with conn.begin_nested():  # another operator may map the same identifier at once
+                    conn.execute(insert(SkuAlias).values(sku_id=sku_row.id, channel_id=order.channel_id,
+                                                         kind=line.kind, value=line.value))
+            except IntegrityError:
+                raise ConflictError(f"{line.kind} {line.value!r} on {channel} was mapped by someone else just now; "
+                                    "look at the order again") from None
             audit(conn, actor, "sku", sku_row.id, "sku.alias_added",
                   {"kind": line.kind, "value": line.value, "channel": channel, "order_id": order_id,
                    "line_no": line_no})

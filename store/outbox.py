@@ -145,8 +145,14 @@ def retry(store: Store, message_id: int, *, actor: str, now: dt.datetime | None 
             raise NotFound(f"no outbox message {message_id}")
         if row.state not in ("dead", "failed", "sent"):
             raise StoreError(f"outbox message {message_id} is {row.state}: it is on its way already")
-        conn.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
-            state="pending", attempts=0, next_attempt_at=now or utcnow(), claimed_by=None))
+        # Only if it is still in the state read: a dispatcher may have claimed it since (the
+        # read takes no lock on PostgreSQL), and that send must not be doubled.
+        changed = conn.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.state == row.state)
+            .values(state="pending", attempts=0, next_attempt_at=now or utcnow(), claimed_by=None)
+        ).rowcount
+        if changed != 1:
+            raise StoreError(f"outbox message {message_id} was claimed meanwhile: it is on its way already")
         audit(conn, actor, "outbox", message_id, "outbox.retried",
               {"kind": row.kind, "target": row.target, "order_id": row.order_id, "was": row.state,
                "attempts": row.attempts, "last_error": row.last_error})

@@ -81,6 +81,8 @@ class Order(Base):
         # The order list (migration 0009): one channel newest first; search by the start of an
         # external id or buyer name, compared byte-wise on PostgreSQL whatever the collation.
         Index("ix_orders_channel_id_id", "channel_id", "id"),
+        Index("ix_orders_document_id", "document_id"),
+        Index("ix_orders_received_at", "received_at"),
         Index("ix_orders_external_id", "external_id", postgresql_ops={"external_id": "varchar_pattern_ops"}),
         Index("ix_orders_buyer_name", "buyer_name", postgresql_ops={"buyer_name": "varchar_pattern_ops"}),
     )

@@ -57,4 +57,5 @@ class StockMovement(Base):
     __table_args__ = (
         CheckConstraint("qty <> 0", name="qty_nonzero"),
         Index("ix_stock_movements_sku_location", "sku_id", "location_id"),
+        Index("ix_stock_movements_sku_id_id", "sku_id", "id"),
     )

@@ -79,6 +79,7 @@ class Interchange(Base):
     __table_args__ = (
         UniqueConstraint("direction", "sender", "receiver", "control_number"),
         Index("ix_interchanges_partner_group", "partner_id", "direction", "group_control"),
+        Index("ix_interchanges_document_id", "document_id"),
     )
 
 
@@ -102,7 +103,10 @@ class OutboxMessage(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(128))  # the dispatcher sending it ("host:pid")
 
-    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_state_next", "state", "next_attempt_at"),
+        Index("ix_outbox_order_id", "order_id"),
+    )
 
 
 class ControlNumber(Base):

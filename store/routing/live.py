@@ -285,7 +285,7 @@ class Router:
         any is short nothing is recorded, and the caller rolls its transaction back."""
         self._fetch({ln.sku for ln in f.lines})
         inputs = self._snapshot(f)
-        wanted = self._wanted(f, d)
+        wanted = sorted(self._wanted(f, d))  # (sku, location) order, as route() takes locks
         got = reserve_many(self.conn, wanted)
         short = [w for w, ok in zip(wanted, got) if not ok]
         if not short:

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, insert, select, update
 from ..db import Store
 from ..errors import InsufficientStock, TransitionError
 from ..journal import audit
-from ..models import Backorder, Location, OrderLine, Reservation, Sku
+from ..models import Backorder, Location, Order, OrderLine, Reservation, Sku
 from ..orders import _load, clear_exception_text, move, status_from_lines
 from ..types import utcnow
 from .engine import Decision, LineFacts, decide
@@ -168,6 +168,7 @@ def place_in(
     if not placements:
         raise TransitionError(f"{who}: choose at least one location and quantity")
     by_no = {r.line_no: r for r in rows}
+    pickup = conn.execute(select(Order.fulfilment, Order.pickup_location_id).where(Order.id == order_id)).one()
     locations = {str(c): (int(i), str(k)) for i, c, k in conn.execute(
         select(Location.id, Location.code, Location.kind).where(Location.active.is_(True)))}
     wanted: dict[tuple[int, str], int] = {}
@@ -179,6 +180,9 @@ def place_in(
             raise TransitionError(f"{who} line {p.line_no}: units to place must be positive, got {p.qty}")
         if p.location not in locations:
             raise TransitionError(f"{who}: {p.location!r} is not an active location")
+        if pickup.fulfilment == "pickup" and locations[p.location][0] != pickup.pickup_location_id:
+            raise TransitionError(f"{who} is collected in store: its units can only be reserved at its pick-up "
+                                  f"location, not {p.location}")
         wanted[(p.line_no, p.location)] = wanted.get((p.line_no, p.location), 0) + p.qty
     per_line: dict[int, int] = {}
     for (n, _), q in wanted.items():

@@ -22,6 +22,9 @@ from ..channel_sync import SyncState
 from ..models import AuditEvent, Channel, Document, Heartbeat, OutboxMessage, SyncCursor
 from ..models.listings import StockSync
 
+# Every outbox state but sent: listed, so the query can use the (state, next_attempt_at) index.
+UNSENT = ("pending", "sending", "failed", "dead")
+
 __all__ = [
     "AlertRow",
     "ChannelSyncRow",
@@ -96,7 +99,7 @@ def workers(conn: Connection) -> list[WorkerRow]:
 
 def queues(conn: Connection) -> QueueDepths:
     outbox = conn.execute(
-        select(OutboxMessage.kind, OutboxMessage.state, func.count()).where(OutboxMessage.state != "sent")
+        select(OutboxMessage.kind, OutboxMessage.state, func.count()).where(OutboxMessage.state.in_(UNSENT))
         .group_by(OutboxMessage.kind, OutboxMessage.state).order_by(OutboxMessage.kind, OutboxMessage.state)
     ).all()
     pushes = conn.execute(
