@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import ClassVar, Protocol, TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -185,6 +186,10 @@ class OmsApp(App[None]):
             result = write(self.operator.name)
         except (StoreError, ValueError) as exc:
             self.call_from_thread(self.notify, str(exc), title=f"Could not {what}", severity="error", timeout=10)
+            return
+        except SQLAlchemyError as exc:
+            why = f"the store could not be written: {getattr(exc, 'orig', None) or exc}"
+            self.call_from_thread(self.notify, why, title=f"Could not {what}", severity="error", timeout=10)
             return
         self.call_from_thread(self._written, result, done, report)
 

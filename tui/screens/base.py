@@ -48,11 +48,34 @@ class _Shared:
 
 
 class OmsScreen(_Shared, Screen[None]):
-    """A full screen of the app. Override `on_data_changed` to refresh in place."""
+    """A full screen of the app. Override `on_data_changed` to refresh in place; a screen not
+    in front (another mode, or under an open order) reads again when it comes back."""
+
+    _watching = False
+    _stale = False
 
     def on_mount(self) -> None:
-        self.watch(self.app, "data_version", lambda _v: self.on_data_changed(), init=False)
+        if not self._watching:  # subclasses' on_mount may call this one as well as Textual
+            self._watching = True
+            self.watch(self.app, "data_version", self._changed, init=False)
+
+    def _changed(self, _version: int) -> None:
+        if self.is_current:
+            self.on_data_changed()
+        else:
+            self._stale = True
+
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.on_data_changed()
 
 
 class OmsModal(_Shared, ModalScreen[R]):
     """A dialog over a screen (a form, a confirmation); dismissed with its result."""
+
+    def close_with(self, result: R) -> None:
+        """Dismiss with `result` if this dialog is still the one in front (a write finishing
+        after the user closed it, or went elsewhere, must not close another screen)."""
+        if self.is_attached and self.app.screen is self:
+            self.dismiss(result)

@@ -128,7 +128,7 @@ class NewReturnScreen(OmsModal[str | None]):
                              reason=note, actor=actor)
 
         self.oms.perform("operator", f"authorise a return for {order.external_id}", write,
-                         done=lambda view: self.dismiss(view.rma), report=lambda view: f"{view.rma} authorised")
+                         done=lambda view: self.close_with(view.rma), report=lambda view: f"{view.rma} authorised")
 
     @on(Button.Pressed, "#new-return-cancel")
     def action_abandon(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from sqlalchemy.exc import SQLAlchemyError
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -176,7 +177,7 @@ class OrderScreen(OmsScreen):
                 detail = order_detail(conn, self.order_id)
                 unknown = unknown_lines(conn, self.order_id)
             returns = returns_of(self.store, self.order_id)
-        except StoreError as exc:
+        except (StoreError, SQLAlchemyError) as exc:
             self.app.call_from_thread(self._unreadable, str(exc))
             return
         self.app.call_from_thread(self._show, detail, returns, unknown)

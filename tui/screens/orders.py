@@ -46,6 +46,7 @@ def _filter_binding(number: int, key: str) -> Binding:
         f"show_orders({key!r})",
         title,
         group=_FILTER_GROUP,
+        show=False,  # the filter list shows each number; the footer keeps room for the actions
         id=f"orders.filter-{key}",
         tooltip=f"Show {title.lower()}" if key in (TOTAL, EXCEPTIONS) else f"Show the {title.lower()} orders",
     )

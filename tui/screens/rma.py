@@ -7,6 +7,7 @@ import datetime as dt
 from typing import ClassVar
 
 from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -133,7 +134,7 @@ class RmaScreen(OmsScreen):
     def _load(self) -> None:
         try:
             ret = get_return(self.store, self.rma)
-        except StoreError as exc:
+        except (StoreError, SQLAlchemyError) as exc:
             self.post_message(_Loaded(None, str(exc)))
             return
         if not get_current_worker().is_cancelled:

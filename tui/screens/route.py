@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -82,7 +83,7 @@ class RouteScreen(OmsModal[str | None]):
     def _read(self) -> None:
         try:
             p = propose(self.store, self.order_id)
-        except StoreError as exc:
+        except (StoreError, SQLAlchemyError) as exc:
             self.app.call_from_thread(self.query_one("#route-proposal", Static).update, Content(str(exc)))
             return
         self.app.call_from_thread(self._show, p)
@@ -179,7 +180,7 @@ class RouteScreen(OmsModal[str | None]):
             return text
 
         self.oms.perform("operator", what, lambda actor: place(self.store, oid, placements, actor=actor, rule=rule),
-                         done=lambda done: self.dismiss(report(done)), report=report)
+                         done=lambda done: self.close_with(report(done)), report=report)
 
     def action_accept(self) -> None:
         p = self.proposal

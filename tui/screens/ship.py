@@ -229,4 +229,4 @@ class ShipScreen(OmsModal[int | None]):
                     f"{carrier} {tracking}; it is {status_label(done.order_status)}")
 
         self.oms.perform("operator", "ship the order", write, report=report,
-                         done=lambda done: self.dismiss(done.shipment_id))
+                         done=lambda done: self.close_with(done.shipment_id))

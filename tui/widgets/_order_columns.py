@@ -31,10 +31,10 @@ class _Column:
 
 
 _COLUMNS = (
-    _Column("Order", 14, 9),
+    _Column("Order", 14, 10),
     _Column("Channel", 9, 3),
-    _Column("Status", 12, 8),
-    _Column("Exception", 12, 5),
+    _Column("Status", 12, 9),
+    _Column("Exception", 12, 8),
     _Column("Buyer", 10, 6, flex=True),
     _Column("City", 12, 2),
     _Column("Total", 13, 7, right=True),

@@ -202,6 +202,7 @@ class OrderTable(ScrollView, can_focus=True):
         """Show the orders `flt` matches from the top; an earlier load still running is dropped."""
         self._empty = empty
         if flt != self._filter:
+            self.clear_selection()  # bulk actions act on what is listed, never on hidden orders
             self._ids = None
             self._message = "Loading orders…"
             self.virtual_size = Size(self.size.width, 1)
