@@ -35,6 +35,7 @@ from ..models import (
     TradingPartner,
 )
 from .common import format_money
+from .documents import x12_segments
 
 __all__ = [
     "HISTORY_LIMIT",
@@ -53,7 +54,6 @@ __all__ = [
     "external_id",
     "order_detail",
     "ship_choices",
-    "x12_segments",
 ]
 
 # The newest audit events shown; an order's history rarely comes near it.
@@ -336,16 +336,6 @@ def _history(conn: Connection, order_id: int, shipment_ids: list[int]) -> tuple[
     return tuple(HistoryRow(r.at, r.actor, r.action, _detail_text(r.detail)) for r in rows)
 
 
-def x12_segments(text: str) -> list[str]:
-    """An X12 interchange as one segment a line (its own terminator read from the ISA)."""
-    body = text.lstrip()
-    if not body.startswith("ISA") or len(body) < 106:
-        return text.splitlines()
-    terminator = body[105]
-    segments = [s.strip("\r\n") for s in body.split(terminator)]
-    return [s for s in segments if s.strip()]
-
-
 def _document(conn: Connection, document_id: int | None) -> SourceDocument | None:
     if document_id is None:
         return None
@@ -357,8 +347,9 @@ def _document(conn: Connection, document_id: int | None) -> SourceDocument | Non
         return None
     raw = bytes(row.payload or b"")
     text = raw[:SOURCE_LIMIT].decode("utf-8", errors="replace")
-    if row.kind == "x12":
-        text = "\n".join(x12_segments(text))
+    if row.kind == "x12" and (segments := x12_segments(text)) is not None:
+        separator = text.lstrip("\ufeff\r\n\t ")[3]  # the ISA's element separator
+        text = "\n".join(separator.join(elements) for elements in segments)
     return SourceDocument(row.id, row.kind, row.source, row.received_at, text, len(raw) > SOURCE_LIMIT)
 
 
