@@ -251,8 +251,12 @@ async def drive(url: str, name: str, n: int, presses: int) -> None:
         watch[:] = [condition, None]
         t0 = time.perf_counter()
         act()
+        polls = 0
         while watch[1] is None:
             await asyncio.sleep(0.0005)
+            polls += 1
+            if polls % 40 == 0 and condition():
+                app.screen.refresh()  # met between frames and nothing left to draw: compose one
         watch[0] = None
         return float((watch[1] - t0) * 1000)
 
@@ -299,7 +303,9 @@ async def drive(url: str, name: str, n: int, presses: int) -> None:
         await timed_filter("all orders", key("0"), "all")
         await timed_filter("channel amz", key("c"), "all", "amz")
         await timed_filter("channel amz + backordered", key("4"), "backordered", "amz")
-        await pilot.press("c", "c", "c", "0")  # every channel, all orders again
+        while screen.channel is not None:  # every channel again
+            await pilot.press("c")
+        await pilot.press("0")
         await app.workers.wait_for_complete()
         await pilot.press("slash", *"web-00012")  # Enter right away: no pause after typing
         await timed_filter("search order number (Enter)", key("enter"), "all", None, "web-00012")
