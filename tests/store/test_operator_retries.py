@@ -16,8 +16,10 @@ from store.models import AuditEvent, OutboxMessage
 from store.outbox import claim, failed, retry, sent
 from store.types import utcnow
 
-# A minute ahead: rows queued now are due then.
-T0 = utcnow() + dt.timedelta(minutes=1)
+def _soon() -> dt.datetime:
+    """A minute ahead of now: rows queued now are due then (read per test, not at import:
+    a long test session would leave a module-level time behind the rows it queues)."""
+    return utcnow() + dt.timedelta(minutes=1)
 
 
 def _queue(store: Store, key: str) -> int:
@@ -33,14 +35,15 @@ def _row(store: Store, message_id: int) -> tuple[str, int]:
 
 
 def test_a_dead_message_retried_is_claimed_again_and_the_admin_is_on_the_audit_trail(store: Store) -> None:
+    t0 = _soon()
     mid = _queue(store, "edi_856:1")
-    claim(store, kinds=["edi_856"], now=T0)
-    assert failed(store, mid, "mailbox refused", max_attempts=1, now=T0) == "dead"
-    assert claim(store, kinds=["edi_856"], now=T0 + dt.timedelta(days=1)) == []
+    claim(store, kinds=["edi_856"], now=t0)
+    assert failed(store, mid, "mailbox refused", max_attempts=1, now=t0) == "dead"
+    assert claim(store, kinds=["edi_856"], now=t0 + dt.timedelta(days=1)) == []
 
-    assert retry(store, mid, actor="alice", now=T0) == "dead"
+    assert retry(store, mid, actor="alice", now=t0) == "dead"
     assert _row(store, mid) == ("pending", 0)
-    assert [c.id for c in claim(store, kinds=["edi_856"], now=T0)] == [mid]
+    assert [c.id for c in claim(store, kinds=["edi_856"], now=t0)] == [mid]
     with store.read() as conn:
         event = conn.execute(select(AuditEvent).where(AuditEvent.action == "outbox.retried")).one()
     assert (event.actor, event.entity, event.entity_id) == ("alice", "outbox", mid)
@@ -48,10 +51,11 @@ def test_a_dead_message_retried_is_claimed_again_and_the_admin_is_on_the_audit_t
 
 
 def test_a_sent_message_is_sent_again_but_one_on_its_way_is_refused(store: Store) -> None:
+    t0 = _soon()
     mid = _queue(store, "edi_856:2")
     with pytest.raises(StoreError, match="on its way"):
         retry(store, mid, actor="alice")  # pending
-    claim(store, kinds=["edi_856"], now=T0)
+    claim(store, kinds=["edi_856"], now=t0)
     with pytest.raises(StoreError, match="on its way"):
         retry(store, mid, actor="alice")  # sending
     sent(store, mid)
@@ -62,8 +66,9 @@ def test_a_sent_message_is_sent_again_but_one_on_its_way_is_refused(store: Store
 
 
 def test_resuming_a_paused_channel_clears_the_pause_and_names_who(store: Store) -> None:
+    t0 = _soon()
     add_channel(store, "ebay-us", "eBay", "marketplace")
-    pause_channel(store, "ebay-us", T0 + dt.timedelta(hours=6), "daily quota spent")
+    pause_channel(store, "ebay-us", t0 + dt.timedelta(hours=6), "daily quota spent")
     assert load_sync(store, "ebay-us").paused_until is not None
     resume_channel(store, "ebay-us", actor="alice")
     state = load_sync(store, "ebay-us")
