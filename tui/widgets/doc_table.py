@@ -75,16 +75,18 @@ class DocTable(DataTable[str | Text]):
         if wide != self._wide:
             self.clear(columns=True)
             self._wide = wide
-            self.add_column("When", key="when")
-            self.add_column("", key="dir")
-            self.add_column("Kind", key="kind")
-            self.add_column("Partner", key="partner")
-            self.add_column("State", key="state")
+            # Fixed widths: a column measured from its cells is measured when the table is next
+            # idle, and a screen drawn before that showed every value cut to its title's width.
+            self.add_column("When", key="when", width=11)
+            self.add_column("", key="dir", width=3)
+            self.add_column("Kind", key="kind", width=5)
+            self.add_column("Partner", key="partner", width=8)
+            self.add_column("State", key="state", width=9)
             if wide:
-                self.add_column("ISA13", key="control")
-            self.add_column("997", key="ack")
+                self.add_column("ISA13", key="control", width=9)
+            self.add_column("997", key="ack", width=11)
             if wide:
-                self.add_column("Detail", key="detail")
+                self.add_column("Detail", key="detail", width=40)
         else:
             self.clear()
         for row in self._rows:
