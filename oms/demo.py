@@ -147,16 +147,16 @@ def seed(
     for oid in backordered[:40]:
         ship_reserved_if_any(store, oid, rng)
 
-    from sqlalchemy import func, select, update
+    from sqlalchemy import func, select
 
-    from store.models import Order, OutboxMessage
+    from store.models import Order
+    from store.outbox import settled_elsewhere
 
     # The seed is history: its marketplace shipments were confirmed long ago. (The fake
     # marketplaces the demo starts know only the orders their shoppers place.)
-    store.run(lambda conn: conn.execute(
-        update(OutboxMessage).where(OutboxMessage.kind.in_(("shipment_confirm", "order_cancel", "refund")),
-                                    OutboxMessage.target.in_([c for c, _, k in _CHANNELS if k != "csv"]))
-        .values(state="sent")))
+    settled_elsewhere(store, kinds=("shipment_confirm", "order_cancel", "refund"),
+                      targets=[c for c, _, k in _CHANNELS if k != "csv"], actor="demo",
+                      reason="demo history: confirmed before the demo marketplaces started")
     with store.read() as conn:
         statuses = {s: int(n) for s, n in conn.execute(select(Order.status, func.count()).group_by(Order.status))}
     return DemoSummary(skus=len(catalog), orders=len(created), statuses=statuses)

@@ -31,7 +31,7 @@ from .journal import audit
 from .models import OutboxMessage
 from .types import utcnow
 
-__all__ = ["Claimed", "claim", "claimants", "sent", "failed", "depth", "retry", "MAX_ATTEMPTS"]
+__all__ = ["Claimed", "claim", "claimants", "sent", "settled_elsewhere", "failed", "depth", "retry", "MAX_ATTEMPTS"]
 
 MAX_ATTEMPTS = 12
 _FIRST_RETRY = 30.0
@@ -99,6 +99,26 @@ def sent(store: Store, message_id: int) -> None:
     store.run(lambda conn: conn.execute(
         update(OutboxMessage).where(OutboxMessage.id == message_id)
         .values(state="sent", sent_at=utcnow(), last_error=None)))
+
+
+def settled_elsewhere(store: Store, *, kinds: Collection[str], targets: Collection[str], actor: str,
+                      reason: str) -> int:
+    """Mark every unsent message of `kinds` to `targets` as sent without sending it (what it
+    says already happened at the other end, e.g. history imported with its confirmations).
+    Audited `outbox.settled_elsewhere` with the count and `reason`; returns the count."""
+
+    def _do(conn: Connection) -> int:
+        changed = conn.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.kind.in_(list(kinds)), OutboxMessage.target.in_(list(targets)),
+                   OutboxMessage.state != "sent")
+            .values(state="sent", sent_at=utcnow())
+        ).rowcount
+        audit(conn, actor, "outbox", None, "outbox.settled_elsewhere",
+              {"kinds": sorted(kinds), "targets": sorted(targets), "count": changed, "reason": reason})
+        return int(changed)
+
+    return store.run(_do)
 
 
 def failed(store: Store, message_id: int, error: str, *, max_attempts: int = MAX_ATTEMPTS,

@@ -77,3 +77,18 @@ def test_resuming_a_paused_channel_clears_the_pause_and_names_who(store: Store) 
         event = conn.execute(select(AuditEvent).where(AuditEvent.action == "channel.resumed")).one()
     assert event.actor == "alice"
     assert event.detail["channel"] == "ebay-us" and event.detail["pause_reason"] == "daily quota spent"
+
+
+def test_messages_settled_elsewhere_are_never_sent_and_the_trail_says_why(store: Store) -> None:
+    from store.outbox import settled_elsewhere
+
+    store.run(lambda conn: enqueue(conn, "shipment_confirm", "shop", "confirm:1", {"order": 1}))
+    store.run(lambda conn: enqueue(conn, "shipment_confirm", "edi-partner", "confirm:2", {"order": 2}))
+    done = settled_elsewhere(store, kinds=["shipment_confirm"], targets=["shop"], actor="demo", reason="history")
+    assert done == 1
+    assert claim(store, kinds=["shipment_confirm"], now=_soon()) != []  # the other target's row is still due
+    with store.read() as conn:
+        states = dict(conn.execute(select(OutboxMessage.idempotency_key, OutboxMessage.state)).all())
+        event = conn.execute(select(AuditEvent).where(AuditEvent.action == "outbox.settled_elsewhere")).one()
+    assert states["confirm:1"] == "sent"
+    assert (event.actor, event.detail["count"], event.detail["reason"]) == ("demo", 1, "history")
