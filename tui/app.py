@@ -191,9 +191,17 @@ class OmsApp(App[None]):
             why = f"the store could not be written: {getattr(exc, 'orig', None) or exc}"
             self.call_from_thread(self.notify, why, title=f"Could not {what}", severity="error", timeout=10)
             return
-        self.call_from_thread(self._written, result, done, report)
+        try:  # this write's own audit events: the next poll must not read everything again
+            with reading(self.store) as conn:
+                marker: int | None = change_marker(conn)
+        except StoreError:
+            marker = None
+        self.call_from_thread(self._written, result, done, report, marker)
 
-    def _written(self, result: T, done: Callable[[T], object] | None, report: Callable[[T], str] | str | None) -> None:
+    def _written(self, result: T, done: Callable[[T], object] | None, report: Callable[[T], str] | str | None,
+                 marker: int | None) -> None:
+        if marker is not None:
+            self._marker = marker  # everything up to it is read again below
         if report is not None:
             self.notify(report(result) if callable(report) else report)
         if done is not None:

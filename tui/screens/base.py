@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
+from textual.worker import get_current_worker
 
-from store import Store
+from store import Store, StoreError
+from store.views.common import reading
 
 from ..access import Operator
 
@@ -17,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["OmsModal", "OmsScreen"]
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class _Shared:
@@ -46,18 +53,52 @@ class _Shared:
     def on_data_changed(self) -> None:
         """The store changed (a write here, or the gateway ingested): read again what is shown."""
 
+    def read(self, fetch: Callable[[Connection], T], show: Callable[[T], object], *, group: str,
+             failed: Callable[[str], object] | None = None, title: str = "Cannot read the store") -> None:
+        """Run `fetch(conn)` in a thread worker on a read connection, then `show(result)` on the
+        UI thread. A newer read of the same `group` replaces this one (its result is dropped),
+        as does the screen going away. A store that cannot be read is reported to `failed(why)`,
+        else notified under `title`."""
+        node = cast(DOMNode, self)
+        node.run_worker(partial(self._read_in_thread, fetch, show, failed, title), thread=True, exclusive=True,
+                        group=group)
+
+    def _read_in_thread(self, fetch: Callable[[Connection], T], show: Callable[[T], object],
+                        failed: Callable[[str], object] | None, title: str) -> None:
+        try:
+            with reading(self.store) as conn:
+                result = fetch(conn)
+        except (StoreError, SQLAlchemyError) as exc:  # fetch may open connections of its own
+            why = str(exc)
+            if not isinstance(exc, StoreError):
+                why = f"cannot read the store: {getattr(exc, 'orig', None) or exc}"
+            self._deliver(failed or partial(self._notify_unreadable, title), why)
+            return
+        self._deliver(show, result)
+
+    def _deliver(self, callback: Callable[[T], object], value: T) -> None:
+        if not get_current_worker().is_cancelled:
+            self.oms.call_from_thread(partial(self._if_attached, callback, value))
+
+    def _if_attached(self, callback: Callable[[T], object], value: T) -> object:
+        # What an async callback returns (it mounts widgets) is awaited by call_from_thread.
+        return callback(value) if cast(DOMNode, self).is_attached else None
+
+    def _notify_unreadable(self, title: str, why: str) -> None:
+        self.oms.notify(why, title=title, severity="error")
+
 
 class OmsScreen(_Shared, Screen[None]):
     """A full screen of the app. Override `on_data_changed` to refresh in place; a screen not
-    in front (another mode, or under an open order) reads again when it comes back."""
+    in front (another mode, or under an open order) reads again when it comes back.
 
-    _watching = False
+    Textual runs `on_mount` of every class along the MRO by itself: a subclass's `on_mount`
+    must not call this one (the store would be watched twice, every change read twice)."""
+
     _stale = False
 
     def on_mount(self) -> None:
-        if not self._watching:  # subclasses' on_mount may call this one as well as Textual
-            self._watching = True
-            self.watch(self.app, "data_version", self._changed, init=False)
+        self.watch(self.app, "data_version", self._changed, init=False)
 
     def _changed(self, _version: int) -> None:
         if self.is_current:

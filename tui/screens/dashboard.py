@@ -9,17 +9,15 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
+from sqlalchemy import Connection
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
-from textual.worker import get_current_worker
 
-from store import StoreError
 from store.kpis import ChannelKpis, KpiReport, kpi_report
-from store.views.common import format_money, reading
+from store.views.common import format_money
 from store.views.dashboard import orders_per_day
 
 from ..widgets.gateway_table import Column, GatewayTable, Row
@@ -123,7 +121,6 @@ class DashboardScreen(OmsScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#kpi-table", GatewayTable).border_title = "KPIs by channel"
         self.query_one("#kpi-orders").border_title = "Orders per day"
         self.query_one("#kpi-ontime").border_title = "On-time ship rate"
@@ -152,19 +149,14 @@ class DashboardScreen(OmsScreen):
     def action_reload(self) -> None:
         self._load(self._key)
 
-    @work(thread=True, exclusive=True, group="dashboard-read")
     def _load(self, key: str) -> None:
         self._last_read = time.monotonic()
         since, until = period(self.oms.now(), PERIODS[key][0])
-        try:
-            report = kpi_report(self.store, since, until)
-            with reading(self.store) as conn:
-                per_day = orders_per_day(conn, since, until)
-        except StoreError as exc:
-            self.app.call_from_thread(self.notify, str(exc), title="Cannot read the KPIs", severity="error")
-            return
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._loaded, _Read(key, report, per_day))
+
+        def fetch(conn: Connection) -> _Read:
+            return _Read(key, kpi_report(self.store, since, until), orders_per_day(conn, since, until))
+
+        self.read(fetch, self._loaded, group="dashboard-read", title="Cannot read the KPIs")
 
     def _loaded(self, read: _Read) -> None:
         if read.key != self._key:

@@ -14,16 +14,13 @@ import datetime as dt
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
+from sqlalchemy import Connection
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
-from textual.worker import get_current_worker
 
-from store import StoreError
 from store.outbox import retry
-from store.views.common import reading
 from store.views.documents import DocumentDetail, MessageDetail, OriginOrder, document_detail, message_detail, x12_segments
 
 from ..widgets.doc_segments import DocSegments
@@ -100,7 +97,6 @@ class DocumentScreen(OmsScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#doc-summary").border_title = (
             f"Document {self.document_id}" if self.document_id is not None else f"Outbound message {self.message_id}")
         self._load()
@@ -108,18 +104,13 @@ class DocumentScreen(OmsScreen):
     def on_data_changed(self) -> None:
         self._load()
 
-    @work(thread=True, exclusive=True, group="document-one")
     def _load(self) -> None:
-        try:
-            with reading(self.store) as conn:
-                detail: DocumentDetail | MessageDetail = (
-                    document_detail(conn, self.document_id) if self.document_id is not None
-                    else message_detail(conn, self.message_id or 0))
-        except StoreError as exc:
-            self.app.call_from_thread(self.notify, str(exc), title="Cannot read the document", severity="error")
-            return
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._loaded, detail)
+        def fetch(conn: Connection) -> DocumentDetail | MessageDetail:
+            if self.document_id is not None:
+                return document_detail(conn, self.document_id)
+            return message_detail(conn, self.message_id or 0)
+
+        self.read(fetch, self._loaded, group="document-one", title="Cannot read the document")
 
     def _loaded(self, detail: DocumentDetail | MessageDetail) -> None:
         self._detail = detail

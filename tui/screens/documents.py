@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on, work
+from sqlalchemy import Connection
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header
-from textual.worker import get_current_worker
 
-from store import StoreError
-from store.views.common import reading
 from store.views.documents import CHOICES, DocumentRow, PartnerRow, document_counts, document_rows, partner_rows
 
 from ..widgets.doc_filter import CHOICE_TITLES, DocFilter
@@ -80,7 +78,6 @@ class DocumentsScreen(OmsScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one(DocFilter).border_title = "Show"
         self.query_one(DocPartners).border_title = "Partners"
         self._ready = True
@@ -126,18 +123,12 @@ class DocumentsScreen(OmsScreen):
 
     # -- reading ----------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="documents-list")
     def _load(self, choice: str, partner: str | None) -> None:
-        try:
-            with reading(self.store) as conn:
-                partners = partner_rows(conn)
-                counts = document_counts(conn, partner)
-                rows = document_rows(conn, choice, partner)
-        except StoreError as exc:
-            self.app.call_from_thread(self.notify, str(exc), title="Cannot read documents", severity="error")
-            return
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._loaded, choice, partner, partners, counts, rows)
+        def fetch(conn: Connection) -> tuple[list[PartnerRow], dict[str, int], list[DocumentRow]]:
+            return partner_rows(conn), document_counts(conn, partner), document_rows(conn, choice, partner)
+
+        self.read(fetch, lambda read: self._loaded(choice, partner, *read), group="documents-list",
+                  title="Cannot read documents")
 
     def _loaded(self, choice: str, partner: str | None, partners: list[PartnerRow], counts: dict[str, int],
                 rows: list[DocumentRow]) -> None:

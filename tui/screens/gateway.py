@@ -9,17 +9,14 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
+from sqlalchemy import Connection
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
-from textual.worker import get_current_worker
 
-from store import StoreError
 from store.channel_sync import resume_channel
 from store.outbox import retry
-from store.views.common import reading
 from store.views.gateway import (
     AlertRow,
     ChannelSyncRow,
@@ -180,31 +177,30 @@ class GatewayScreen(OmsScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        super().on_mount()
         for table_id, title in (("gw-workers", "Workers"), ("gw-failures", "Failed and dead messages"),
                                 ("gw-channels", "Channels"), ("gw-alerts", "Alerts"),
                                 ("gw-queues", "Waiting to go out")):
             self.query_one(f"#{table_id}", GatewayTable).border_title = title
         self._load()
         if self._refresh_seconds:
-            self.set_interval(self._refresh_seconds, self._load)
+            self.set_interval(self._refresh_seconds, self._tick)
 
     def on_data_changed(self) -> None:
         self._load()
 
+    def _tick(self) -> None:
+        """Ages move even when nothing is written; not read while another screen is in front."""
+        if self.is_current:
+            self._load()
+
     def action_reload(self) -> None:
         self._load()
 
-    @work(thread=True, exclusive=True, group="gateway-read")
     def _load(self) -> None:
-        try:
-            with reading(self.store) as conn:
-                read = _Read(workers(conn), queues(conn), failures(conn), alerts(conn), channel_syncs(conn))
-        except StoreError as exc:
-            self.app.call_from_thread(self.notify, str(exc), title="Cannot read the gateway's state", severity="error")
-            return
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._loaded, read)
+        def fetch(conn: Connection) -> _Read:
+            return _Read(workers(conn), queues(conn), failures(conn), alerts(conn), channel_syncs(conn))
+
+        self.read(fetch, self._loaded, group="gateway-read", title="Cannot read the gateway's state")
 
     def _loaded(self, read: _Read) -> None:
         self._read = read

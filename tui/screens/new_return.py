@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import Button, Input, Label, Static
 
-from store import StoreError
 from store.money import parse_amount
 from store.returns import RESOLUTIONS, ReturnView, RmaLine, authorise
-from store.views.common import format_money, reading
+from store.views.common import format_money
 from store.views.returns import OrderForReturn, order_for_return
 
 from ..widgets.rma_line_inputs import Column, LineSpec, RmaLineInputs, count_of
@@ -27,11 +25,6 @@ from .base import OmsModal
 
 __all__ = ["NewReturnScreen"]
 
-
-class _Loaded(Message, bubble=False):
-    def __init__(self, order: OrderForReturn | None, error: str | None = None) -> None:
-        super().__init__()
-        self.order, self.error = order, error
 
 
 class NewReturnScreen(OmsModal[str | None]):
@@ -60,23 +53,19 @@ class NewReturnScreen(OmsModal[str | None]):
     def on_mount(self) -> None:
         self._load()
 
-    @work(thread=True, exclusive=True, group="new-return-order")
     def _load(self) -> None:
-        try:
-            with reading(self.store) as conn:
-                order = order_for_return(conn, self.order_id)
-        except StoreError as exc:
-            self.post_message(_Loaded(None, str(exc)))
-            return
-        self.post_message(_Loaded(order, None if order else f"no order with id {self.order_id}"))
+        self.read(lambda conn: order_for_return(conn, self.order_id), self._loaded, group="new-return-order",
+                  failed=self._cannot)
 
-    @on(_Loaded)
-    async def _loaded(self, message: _Loaded) -> None:
-        head = self.query_one("#new-return-head", Static)
-        order = self.order = message.order
+    def _cannot(self, why: str) -> None:
+        self.query_one("#new-return-head", Static).update(f"Cannot return anything: {why}")
+
+    async def _loaded(self, order: OrderForReturn | None) -> None:
+        self.order = order
         if order is None:
-            head.update(f"Cannot return anything: {message.error}")
+            self._cannot(f"no order with id {self.order_id}")
             return
+        head = self.query_one("#new-return-head", Static)
         box = self.query_one("#new-return-box", Vertical)
         box.border_title = f"New return for {order.external_id}"
         lines = [

@@ -11,21 +11,18 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from sqlalchemy.exc import SQLAlchemyError
-from textual import work
+from sqlalchemy import Connection
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane, TextArea
 
-from store import StoreError
 from store.aliases import UnknownLine, map_unknown_item, unknown_lines
 from store.cancellations import cancel_units
 from store.holds import hold, release
 from store.outbox import retry
 from store.returns import ReturnView, returns_of
-from store.views.common import reading
 from store.views.order_detail import OrderDetail, explain, order_detail
 
 from ..labels import status_label
@@ -157,7 +154,6 @@ class OrderScreen(OmsScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#order-lines", DataTable).add_columns("Ln", "Item", "SKU", "Qty", "Res", "BO", "Ship",
                                                              "Canc", "Price")
         self.query_one("#order-reservations", DataTable).add_columns("Ln", "SKU", "Location", "Qty", "State",
@@ -170,17 +166,12 @@ class OrderScreen(OmsScreen):
 
     # -- reading ----------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="order-detail")
     def _read(self) -> None:
-        try:
-            with reading(self.store) as conn:
-                detail = order_detail(conn, self.order_id)
-                unknown = unknown_lines(conn, self.order_id)
-            returns = returns_of(self.store, self.order_id)
-        except (StoreError, SQLAlchemyError) as exc:
-            self.app.call_from_thread(self._unreadable, str(exc))
-            return
-        self.app.call_from_thread(self._show, detail, returns, unknown)
+        def fetch(conn: Connection) -> tuple[OrderDetail, list[ReturnView], list[UnknownLine]]:
+            detail, unknown = order_detail(conn, self.order_id), unknown_lines(conn, self.order_id)
+            return detail, returns_of(self.store, self.order_id), unknown
+
+        self.read(fetch, lambda read: self._show(*read), group="order-detail", failed=self._unreadable)
 
     def _unreadable(self, why: str) -> None:
         self.query_one("#order-head", Static).update(Content(f"Cannot read order #{self.order_id}: {why}"))

@@ -10,19 +10,18 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
-from textual import on, work
+from sqlalchemy import Connection
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import Footer, Header
-from textual.worker import get_current_worker
 
-from store import NotFound, StoreError, TransitionError
+from store import NotFound, TransitionError
 from store.holds import release_many
 from store.orders import STATUSES, cancel
 from store.routing.batch import route_many
-from store.views import EXCEPTIONS, TOTAL, OrderFilter, channel_codes, count_queues, reading
+from store.views import EXCEPTIONS, TOTAL, OrderFilter, channel_codes, count_queues
 
 from ..labels import FILTER_KEYS, filter_for, filter_title, is_order_filter, status_label
 from ..widgets.order_search import OrderSearch
@@ -78,11 +77,6 @@ def _report(verb: str, total: int, skipped: Sequence[str]) -> str:
         text += f"; skipped {len(skipped):,}: {shown}" + ("; …" if len(reasons) > 3 else "")
     return text
 
-
-class _CountsLoaded(Message, bubble=False):
-    def __init__(self, counts: dict[str, int], channels: list[str]) -> None:
-        super().__init__()
-        self.counts, self.channels = counts, channels
 
 
 class OrdersScreen(OmsScreen):
@@ -166,8 +160,6 @@ class OrdersScreen(OmsScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        # No super().on_mount(): Textual calls OmsScreen.on_mount itself (handlers run along the
-        # MRO), and calling it again would watch the store twice (every change read twice).
         self.action_show_orders(TOTAL)
 
     def on_data_changed(self) -> None:
@@ -277,23 +269,19 @@ class OrdersScreen(OmsScreen):
     def _failed(self, event: OrderTable.Failed) -> None:
         self.notify(event.error, title="Cannot read orders", severity="error")
 
-    @work(thread=True, exclusive=True, group="order-counts")
     def _fetch_counts(self) -> None:
         today = self.oms.now().astimezone(dt.timezone.utc).date()
-        try:
-            with reading(self.store) as conn:
-                counts = count_queues(conn, today=today, channel=self._channel)
-                channels = channel_codes(conn)
-        except StoreError:
-            return  # the list reports the same failure
-        if not get_current_worker().is_cancelled:
-            self.post_message(_CountsLoaded(counts, channels))
 
-    @on(_CountsLoaded)
-    def _counts_loaded(self, message: _CountsLoaded) -> None:
-        self._counts = message.counts
-        self._channels = message.channels
-        self.query_one(StatusFilter).show_counts(message.counts)
+        def fetch(conn: Connection) -> tuple[dict[str, int], list[str]]:
+            return count_queues(conn, today=today, channel=self._channel), channel_codes(conn)
+
+        # An unreadable store: the list reports the same failure.
+        self.read(fetch, lambda read: self._counts_loaded(*read), group="order-counts", failed=lambda _why: None)
+
+    def _counts_loaded(self, counts: dict[str, int], channels: list[str]) -> None:
+        self._counts = counts
+        self._channels = channels
+        self.query_one(StatusFilter).show_counts(counts)
 
     # -- one order, a selection -----------------------------------------------------
 

@@ -8,18 +8,15 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from sqlalchemy import Connection
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.events import Resize
-from textual.message import Message
 from textual.widgets import DataTable, Footer, Header
-from textual.worker import get_current_worker
 
-from store import StoreError
 from store.orders import find_order
 from store.returns import rma_number
-from store.views.common import reading
 from store.views.returns import ReturnRow, count_returns, return_rows
 
 from .ask import AskText
@@ -35,16 +32,6 @@ _WIDE = 100
 _FILTER = Binding.Group("Filter", compact=True)
 
 
-class _Page(Message, bubble=False):
-    def __init__(self, rows: list[ReturnRow], total: int, error: str | None = None) -> None:
-        super().__init__()
-        self.rows, self.total, self.error = rows, total, error
-
-
-class _Found(Message, bubble=False):
-    def __init__(self, order_id: int) -> None:
-        super().__init__()
-        self.order_id = order_id
 
 
 class ReturnsScreen(OmsScreen):
@@ -84,7 +71,6 @@ class ReturnsScreen(OmsScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.action_show("open")
 
     def on_data_changed(self) -> None:
@@ -107,25 +93,17 @@ class ReturnsScreen(OmsScreen):
             self.page_start = offset
             self._fetch()
 
-    @work(thread=True, exclusive=True, group="returns-page")
     def _fetch(self) -> None:
         open_only, offset = self.showing == "open", self.page_start
-        try:
-            with reading(self.store) as conn:
-                total = count_returns(conn, open_only=open_only)
-                rows = return_rows(conn, open_only=open_only, limit=PAGE_SIZE, offset=offset)
-        except StoreError as exc:
-            self.post_message(_Page([], 0, str(exc)))
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(_Page(rows, total))
 
-    @on(_Page)
-    def _paged(self, message: _Page) -> None:
-        if message.error:
-            self.notify(message.error, title="Cannot read returns", severity="error")
-            return
-        self.rows, self.total = message.rows, message.total
+        def fetch(conn: Connection) -> tuple[list[ReturnRow], int]:
+            rows = return_rows(conn, open_only=open_only, limit=PAGE_SIZE, offset=offset)
+            return rows, count_returns(conn, open_only=open_only)
+
+        self.read(fetch, lambda read: self._paged(*read), group="returns-page", title="Cannot read returns")
+
+    def _paged(self, rows: list[ReturnRow], total: int) -> None:
+        self.rows, self.total = rows, total
         if self.page_start >= self.total and self.page_start:
             self.page_start = max(0, (self.total - 1) // PAGE_SIZE * PAGE_SIZE)
             self._fetch()
@@ -196,20 +174,13 @@ class ReturnsScreen(OmsScreen):
 
         self.app.push_screen(AskText("New return", "Which order? (its external id, or #id)"), find)
 
-    @work(thread=True, exclusive=True, group="returns-find-order")
     def _find_order(self, ref: str) -> None:
-        try:
-            with reading(self.store) as conn:
-                order_id = find_order(conn, ref)
-        except StoreError as exc:
-            self.app.call_from_thread(self.notify, str(exc), title="No such order", severity="warning")
-            return
-        self.post_message(_Found(order_id))
+        self.read(lambda conn: find_order(conn, ref), self._found, group="returns-find-order",
+                  failed=lambda why: self.notify(why, title="No such order", severity="warning"))
 
-    @on(_Found)
-    def _found(self, message: _Found) -> None:
+    def _found(self, order_id: int) -> None:
         def opened(rma: str | None) -> None:
             if rma:
                 self.app.push_screen(RmaScreen(rma))
 
-        self.app.push_screen(NewReturnScreen(message.order_id), opened)
+        self.app.push_screen(NewReturnScreen(order_id), opened)

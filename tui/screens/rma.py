@@ -7,16 +7,11 @@ import datetime as dt
 from typing import ClassVar
 
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
-from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.events import Resize
-from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import get_current_worker
 
-from store import StoreError
 from store.money import format_amount, parse_amount
 from store.returns import (
     RESOLUTIONS,
@@ -80,11 +75,6 @@ def _replacements(text: str) -> list[Replacement]:
     return items
 
 
-class _Loaded(Message, bubble=False):
-    def __init__(self, ret: ReturnView | None, error: str | None = None) -> None:
-        super().__init__()
-        self.ret, self.error = ret, error
-
 
 class RmaScreen(OmsScreen):
     """An RMA's head and lines; keys for each step of the returns desk."""
@@ -123,30 +113,19 @@ class RmaScreen(OmsScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.sub_title = self.rma
         self._load()
 
     def on_data_changed(self) -> None:
         self._load()
 
-    @work(thread=True, exclusive=True, group="rma-load")
     def _load(self) -> None:
-        try:
-            ret = get_return(self.store, self.rma)
-        except (StoreError, SQLAlchemyError) as exc:
-            self.post_message(_Loaded(None, str(exc)))
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(_Loaded(ret))
+        self.read(lambda _conn: get_return(self.store, self.rma), self._loaded, group="rma-load",
+                  failed=lambda why: self.query_one("#rma-head", Static).update(f"Cannot read {self.rma}: {why}"))
 
-    @on(_Loaded)
-    def _loaded(self, message: _Loaded) -> None:
-        if message.ret is None:
-            self.query_one("#rma-head", Static).update(f"Cannot read {self.rma}: {message.error}")
-            return
-        self.ret = message.ret
-        self.query_one("#rma-head", Static).update(_head(message.ret))
+    def _loaded(self, ret: ReturnView) -> None:
+        self.ret = ret
+        self.query_one("#rma-head", Static).update(_head(ret))
         self._fill()
 
     def on_resize(self, event: Resize) -> None:

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from sqlalchemy.exc import SQLAlchemyError
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import DataTable, Footer, Static
 
-from store import StoreError
 from store.routing.manual import Placed, Placement, Proposal, place, propose
 
 from ..labels import status_label
@@ -79,14 +77,9 @@ class RouteScreen(OmsModal[str | None]):
         self.query_one(DataTable).add_columns("Ln", "SKU", "Open", "Location", "Avail", "Proposed", "Chosen")
         self._read()
 
-    @work(thread=True, exclusive=True, group="route-proposal")
     def _read(self) -> None:
-        try:
-            p = propose(self.store, self.order_id)
-        except (StoreError, SQLAlchemyError) as exc:
-            self.app.call_from_thread(self.query_one("#route-proposal", Static).update, Content(str(exc)))
-            return
-        self.app.call_from_thread(self._show, p)
+        self.read(lambda _conn: propose(self.store, self.order_id), self._show, group="route-proposal",
+                  failed=lambda why: self.query_one("#route-proposal", Static).update(Content(why)))
 
     def _show(self, p: Proposal) -> None:
         self.proposal = p

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on, work
+from sqlalchemy import Connection
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
-from store import StoreError
 from store.shipping import Pack, Shipped, ship
-from store.views.common import reading
 from store.views.order_detail import ShipFrom, external_id, ship_choices
 
 from ..labels import status_label
@@ -78,16 +77,12 @@ class ShipScreen(OmsModal[int | None]):
     def on_mount(self) -> None:
         self._read()
 
-    @work(thread=True, exclusive=True, group="ship-choices")
     def _read(self) -> None:
-        try:
-            with reading(self.store) as conn:
-                choices = ship_choices(conn, self.order_id)
-                name = external_id(conn, self.order_id)
-        except StoreError as exc:
-            self.app.call_from_thread(self.query_one("#ship-note", Static).update, Content(str(exc)))
-            return
-        self.app.call_from_thread(self._show, name, choices)
+        def fetch(conn: Connection) -> tuple[str, list[ShipFrom]]:
+            return external_id(conn, self.order_id), ship_choices(conn, self.order_id)
+
+        self.read(fetch, lambda read: self._show(*read), group="ship-choices",
+                  failed=lambda why: self.query_one("#ship-note", Static).update(Content(why)))
 
     def _show(self, name: str, choices: list[ShipFrom]) -> None:
         self.choices = choices

@@ -7,15 +7,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from sqlalchemy import Connection
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.events import Resize
-from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Static
-from textual.worker import get_current_worker
 
-from store import StoreError
 from store.inventory import adjust, receive, set_safety, stock_of
 from store.views.common import reading
 from store.views.stock import MovementRow, OwedPush, StockPage, StockRow, movements_of, owed_pushes, stock_page
@@ -32,16 +30,6 @@ MOVEMENTS = 100
 _WIDE = 100
 
 
-class _Paged(Message, bubble=False):
-    def __init__(self, page: StockPage | None, error: str | None = None) -> None:
-        super().__init__()
-        self.page, self.error = page, error
-
-
-class _Moved(Message, bubble=False):
-    def __init__(self, sku: str, moves: list[MovementRow], owed: list[OwedPush]) -> None:
-        super().__init__()
-        self.sku, self.moves, self.owed = sku, moves, owed
 
 
 def _num(n: int, style: str = "") -> Text:
@@ -101,7 +89,6 @@ class StockScreen(OmsScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        super().on_mount()
         self._fetch()
 
     def on_data_changed(self) -> None:
@@ -144,24 +131,13 @@ class StockScreen(OmsScreen):
         self._fetch()
         self._moves_sku = None  # read the movements again too
 
-    @work(thread=True, exclusive=True, group="stock-page")
     def _fetch(self) -> None:
         prefix, after = self.prefix, self._starts[-1]
-        try:
-            with reading(self.store) as conn:
-                page = stock_page(conn, prefix, after=after, limit=PAGE_SKUS)
-        except StoreError as exc:
-            self.post_message(_Paged(None, str(exc)))
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(_Paged(page))
+        self.read(lambda conn: stock_page(conn, prefix, after=after, limit=PAGE_SKUS), self._paged,
+                  group="stock-page", title="Cannot read stock")
 
-    @on(_Paged)
-    def _paged(self, message: _Paged) -> None:
-        if message.page is None:
-            self.notify(message.error or "", title="Cannot read stock", severity="error")
-            return
-        self.page = message.page
+    def _paged(self, page: StockPage) -> None:
+        self.page = page
         self._fill_grid()
         self._follow()
 
@@ -220,23 +196,16 @@ class StockScreen(OmsScreen):
         else:
             self._fetch_moves(sku)
 
-    @work(thread=True, exclusive=True, group="stock-moves")
     def _fetch_moves(self, sku: str) -> None:
-        try:
-            with reading(self.store) as conn:
-                moves = movements_of(conn, sku, limit=MOVEMENTS)
-                owed = owed_pushes(conn, sku)
-        except StoreError as exc:
-            self.app.call_from_thread(self.notify, str(exc), title="Cannot read movements", severity="error")
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(_Moved(sku, moves, owed))
+        def fetch(conn: Connection) -> tuple[list[MovementRow], list[OwedPush]]:
+            return movements_of(conn, sku, limit=MOVEMENTS), owed_pushes(conn, sku)
 
-    @on(_Moved)
-    def _moved(self, message: _Moved) -> None:
-        if message.sku != self._moves_sku:
+        self.read(fetch, lambda read: self._moved(sku, *read), group="stock-moves", title="Cannot read movements")
+
+    def _moved(self, sku: str, moves: list[MovementRow], owed: list[OwedPush]) -> None:
+        if sku != self._moves_sku:
             return
-        self.moves, self.owed = message.moves, message.owed
+        self.moves, self.owed = moves, owed
         self._fill_moves()
 
     def _fill_moves(self) -> None:
