@@ -6,7 +6,6 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 from sqlalchemy import Connection, select
@@ -17,6 +16,7 @@ from store import Store, StoreError
 from store.intake import route_open_units
 from store.orders import find_order
 from store.models import Channel, Order, RoutingDecision
+from store.routing.explain import explain_lines
 from store.routing.replay import ReplayReport, Totals, replay
 
 __all__ = ["route"]
@@ -133,43 +133,10 @@ def _explain(store: Store, ref: str, channel: str | None) -> None:
     if not rows:
         click.echo("  never routed (an unknown item, or nothing to place)")
     for d in rows:
-        for line in explain_lines(d):
-            click.echo(line)
+        cost = _money(d.cost_minor) if d.cost_minor is not None else None
+        for line in explain_lines(at=d.at, trigger=d.trigger, outcome=d.outcome, rule=d.rule, cost=cost,
+                                  explanation=d.explanation):
+            click.echo(f"  {line}")
     sys.stdout.flush()
 
 
-def explain_lines(d: Any) -> list[str]:
-    """A decision as an operator reads it."""
-    e = d.explanation
-    by = f" by rule {d.rule!r}" if d.rule else (
-        " (fallback: best-ranked locations)" if d.outcome in ("allocated", "split", "backordered")
-        else f" ({e.get('decided_by', 'fallback')})")
-    out = [f"  {d.at:%Y-%m-%d %H:%M} {d.trigger}: {d.outcome}" + by
-           + (f", est. cost {_money(d.cost_minor)}" if d.cost_minor is not None else "")]
-    for step in e.get("rules", []):
-        if not step.get("applies"):
-            out.append(f"    rule {step['rule']}: does not apply ({step['why']})")
-            continue
-        out.append(f"    rule {step['rule']}: {step.get('result', '')} -> {step.get('action', '')}")
-        for c in step.get("candidates", []):
-            if c.get("rejected"):
-                out.append(f"      {c['location']}: rejected, {c['rejected']}")
-            else:
-                s = c.get("scores", {})
-                bits = [f"#{c.get('position', '?')}", f"covers {c.get('covers', '?')}", f"stock {s.get('stock')}"]
-                if s.get("distance_km") is not None:
-                    bits.append(f"{s['distance_km']:,.0f} km")
-                if s.get("cost") is not None:
-                    bits.append(f"cost {_money(s['cost'])}")
-                if c.get("skipped"):
-                    bits.append(c["skipped"])
-                out.append(f"      {c['location']}: " + ", ".join(bits))
-    if e.get("placements"):
-        out.append("    reserved: " + ", ".join(f"line {n} x{q} at {loc}" for n, loc, q in e["placements"]))
-    if e.get("backordered"):
-        out.append("    backordered: " + ", ".join(f"line {n} x{q}" for n, q in e["backordered"]))
-    if e.get("hold_reason"):
-        out.append(f"    held: {e['hold_reason']}")
-    if e.get("auto_cancel_on"):
-        out.append(f"    backorder auto-cancels on {e['auto_cancel_on']}")
-    return out

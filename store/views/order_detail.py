@@ -34,6 +34,7 @@ from ..models import (
     Sku,
     TradingPartner,
 )
+from ..routing.explain import explain_lines
 from .common import format_money
 from .documents import x12_segments
 
@@ -396,39 +397,6 @@ def ship_choices(conn: Connection, order_id: int) -> list[ShipFrom]:
 
 
 def explain(d: DecisionRow) -> list[str]:
-    """A routing decision as lines a person reads: what was decided, then each rule tried,
-    each candidate location with its scores or why it was rejected."""
-    e = d.explanation
-    head = f"{d.at:%Y-%m-%d %H:%M} {d.trigger}: {d.outcome}"
-    head += f" by {e.get('decided_by') or d.rule or 'fallback'}"
-    if d.cost:
-        head += f", cost {d.cost}"
-    out = [head]
-    if e.get("how"):
-        out.append(f"  {e['how']}")
-    placed = e.get("placements") or []
-    if placed:
-        out.append("  placed: " + ", ".join(f"line {n} at {loc} x{q}" for n, loc, q in placed))
-    if e.get("backordered"):
-        out.append("  backordered: " + ", ".join(f"line {n} x{q}" for n, q in e["backordered"]))
-    if e.get("hold_reason"):
-        out.append(f"  held: {e['hold_reason']}")
-    for step in e.get("rules") or []:
-        if not step.get("applies"):
-            out.append(f"  rule {step.get('rule')}: does not apply ({step.get('why')})")
-            continue
-        action = f" -> {step['action']}" if step.get("action") else ""
-        out.append(f"  rule {step.get('rule')}: {step.get('result', '')}{action}")
-        for c in step.get("candidates") or []:
-            if c.get("rejected"):
-                out.append(f"    {c.get('location')}: rejected, {c['rejected']}")
-                continue
-            scores = c.get("scores") or {}
-            bits = [f"#{c['position']}" if c.get("position") else None,
-                    f"stock {scores.get('stock')}" if scores.get("stock") is not None else None,
-                    f"{scores['distance_km']:,.0f} km" if scores.get("distance_km") is not None else None,
-                    f"cost {scores['cost']}" if scores.get("cost") is not None else None,
-                    f"rank {scores.get('rank')}" if scores.get("rank") is not None else None,
-                    c.get("covers"), c.get("skipped")]
-            out.append(f"    {c.get('location')}: " + ", ".join(b for b in bits if b))
-    return out
+    """A routing decision as lines a person reads (see `store.routing.explain`)."""
+    return explain_lines(at=d.at, trigger=d.trigger, outcome=d.outcome, rule=d.rule, cost=d.cost,
+                         explanation=d.explanation)

@@ -81,7 +81,7 @@ async def test_the_order_shows_header_lines_routing_source_and_history(shop: tup
         assert table_rows(screen, "#order-reservations")[0][:5] == ["1", "S1", "A", "1", "active"]
         await pilot.press("3")
         routing = str(screen.query_one("#order-routing", Static).render())
-        assert "intake: allocated" in routing and "A: #1, stock" in routing
+        assert "intake: allocated" in routing and "A: #1, covers 1 of 1 lines, stock 8" in routing
         await pilot.press("6")
         source = screen.query_one("#order-source", TextArea).text.splitlines()
         assert "BEG*00*SA*PO-7**20240501" in source and "PO1*1*2*EA*12.99**BP*ACME-1" in source
