@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import click
@@ -13,9 +13,11 @@ from store import Store
 __all__ = ["opened", "operator"]
 
 
-def operator() -> str:
-    """The operator named in the audit trail: the login name (the TUI over SSH sets its own)."""
-    return os.environ.get("USER") or "operator"
+def operator(env: Mapping[str, str] | None = None) -> str:
+    """The operator named in the audit trail: the one an SSH key's forced command names
+    (`OMS_OPERATOR`, see `oms ssh-setup`), else the login name."""
+    env = os.environ if env is None else env
+    return env.get("OMS_OPERATOR") or env.get("USER") or env.get("LOGNAME") or "operator"
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import click
 
 from oms.config import Config
+from oms.session import operator
 from store import Store
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def resolve_operator(config: Config | None, env: Mapping[str, str]) -> Operator:
     from tui.access import Operator
 
     forced = env.get("OMS_OPERATOR")
-    name = forced or env.get("USER") or env.get("LOGNAME") or "operator"
+    name = operator(env)
     operators = {op.name: op for op in (config.operators if config is not None else [])}
     if name in operators:
         return Operator(name, operators[name].role)

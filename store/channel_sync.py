@@ -40,9 +40,12 @@ from .journal import audit
 from .models import Channel, Order, SyncCursor
 from .types import utcnow
 
-__all__ = ["SyncState", "load_sync", "commit_page", "save_sync", "pause_channel", "resume_channel", "channel_alert"]
+__all__ = [
+    "CURSOR_PREFIX", "SyncState", "load_sync", "commit_page", "save_sync", "pause_channel", "resume_channel",
+    "channel_alert",
+]
 
-_PREFIX = "channel:"
+CURSOR_PREFIX = "channel:"  # a channel's sync_cursors row is "channel:<code>"
 
 
 def _ts(value: dt.datetime | None) -> str | None:
@@ -101,7 +104,7 @@ def load_sync(store: Store, channel: str) -> SyncState:
 
 def load_sync_in(conn: Connection, channel: str) -> SyncState:
     row = conn.execute(
-        select(SyncCursor.cursor, SyncCursor.window_end).where(SyncCursor.source == _PREFIX + channel)
+        select(SyncCursor.cursor, SyncCursor.window_end).where(SyncCursor.source == CURSOR_PREFIX + channel)
     ).first()
     return SyncState.from_row(row.cursor, row.window_end) if row is not None else SyncState()
 
@@ -109,7 +112,7 @@ def load_sync_in(conn: Connection, channel: str) -> SyncState:
 def save_sync_in(conn: Connection, channel: str, state: SyncState) -> None:
     now = utcnow()
     values = {"cursor": state.to_json(), "window_end": state.watermark, "updated_at": now}
-    stmt = upsert_insert(conn, SyncCursor).values(source=_PREFIX + channel, **values)
+    stmt = upsert_insert(conn, SyncCursor).values(source=CURSOR_PREFIX + channel, **values)
     conn.execute(stmt.on_conflict_do_update(index_elements=[SyncCursor.source], set_=values))
 
 

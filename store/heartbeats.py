@@ -12,7 +12,7 @@ from .db import Store
 from .models import Heartbeat
 from .types import utcnow
 
-__all__ = ["WorkerBeat", "beat", "beats"]
+__all__ = ["WorkerBeat", "beat", "beats", "beats_in"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,5 +40,10 @@ def beat(store: Store, worker: str, *, host: str, pid: int, state: str, detail: 
 
 def beats(store: Store) -> list[WorkerBeat]:
     with store.read() as conn:
-        rows = conn.execute(select(Heartbeat).order_by(Heartbeat.worker)).all()
-    return [WorkerBeat(r.worker, r.host, r.pid, r.state, r.detail, r.beat_at) for r in rows]
+        return beats_in(conn)
+
+
+def beats_in(conn: Connection) -> list[WorkerBeat]:
+    """Every worker's latest beat, by worker name."""
+    rows = conn.execute(select(Heartbeat).order_by(Heartbeat.worker)).all()
+    return [WorkerBeat(r.worker, r.host, int(r.pid), r.state, r.detail, r.beat_at) for r in rows]

@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from ..channel_sync import SyncState
-from ..models import AuditEvent, Channel, Document, Heartbeat, OutboxMessage, SyncCursor
+from ..channel_sync import CURSOR_PREFIX, SyncState
+from ..models import AuditEvent, Channel, Document, OutboxMessage, SyncCursor
 from ..models.listings import StockSync
 
 # Every outbox state but sent: listed, so the query can use the (state, next_attempt_at) index.
@@ -30,26 +30,14 @@ __all__ = [
     "ChannelSyncRow",
     "FailureRow",
     "QueueDepths",
-    "WorkerRow",
     "alerts",
     "channel_syncs",
     "failures",
     "queues",
-    "workers",
 ]
 
 # How far back (in audit events) alerts on other entities than channels and partners are looked for.
 _ALERT_WINDOW = 20_000
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerRow:
-    worker: str
-    host: str
-    pid: int
-    state: str  # starting | idle | working | failing | stopped
-    detail: str | None
-    beat_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +78,6 @@ class ChannelSyncRow:
     watermark: dt.datetime | None
     paused_until: dt.datetime | None
     pause_reason: str | None
-
-
-def workers(conn: Connection) -> list[WorkerRow]:
-    rows = conn.execute(select(Heartbeat).order_by(Heartbeat.worker)).all()
-    return [WorkerRow(r.worker, r.host, int(r.pid), r.state, r.detail, r.beat_at) for r in rows]
 
 
 def queues(conn: Connection) -> QueueDepths:
@@ -151,7 +134,7 @@ def channel_syncs(conn: Connection) -> list[ChannelSyncRow]:
     """Every active marketplace and cart channel, by code, with its sync's pause."""
     rows = conn.execute(
         select(Channel.code, Channel.kind, SyncCursor.cursor, SyncCursor.window_end)
-        .outerjoin(SyncCursor, SyncCursor.source == "channel:" + Channel.code)
+        .outerjoin(SyncCursor, SyncCursor.source == CURSOR_PREFIX + Channel.code)
         .where(Channel.kind.in_(("marketplace", "cart")), Channel.active.is_(True)).order_by(Channel.code)
     ).all()
     out = []

@@ -17,17 +17,16 @@ from textual.widgets import Footer, Header, Static
 
 from store.channel_sync import resume_channel
 from store.outbox import retry
+from store.heartbeats import WorkerBeat, beats_in
 from store.views.gateway import (
     AlertRow,
     ChannelSyncRow,
     FailureRow,
     QueueDepths,
-    WorkerRow,
     alerts,
     channel_syncs,
     failures,
     queues,
-    workers,
 )
 
 from ..widgets.gateway_table import Column, GatewayTable, Row
@@ -59,14 +58,14 @@ def until(now: dt.datetime, then: dt.datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Read:
-    workers: list[WorkerRow]
+    workers: list[WorkerBeat]
     queues: QueueDepths
     failures: list[FailureRow]
     alerts: list[AlertRow]
     channels: list[ChannelSyncRow]
 
 
-def _worker_rows(rows: Sequence[WorkerRow], now: dt.datetime) -> list[Row]:
+def _worker_rows(rows: Sequence[WorkerBeat], now: dt.datetime) -> list[Row]:
     out = []
     for w in rows:
         silent = now - w.beat_at > SILENT_AFTER and w.state != "stopped"
@@ -198,7 +197,7 @@ class GatewayScreen(OmsScreen):
 
     def _load(self) -> None:
         def fetch(conn: Connection) -> _Read:
-            return _Read(workers(conn), queues(conn), failures(conn), alerts(conn), channel_syncs(conn))
+            return _Read(beats_in(conn), queues(conn), failures(conn), alerts(conn), channel_syncs(conn))
 
         self.read(fetch, self._loaded, group="gateway-read", title="Cannot read the gateway's state")
 
