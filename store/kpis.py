@@ -70,6 +70,7 @@ from .errors import NotFound
 from .models import Channel
 from .types import UTCDateTime
 from .views.common import reading
+from .views.orders import SLA_DAYS
 
 __all__ = [
     "ALL_CHANNELS",
@@ -297,7 +298,7 @@ def _overdue(sla_days: int, until: dt.datetime) -> ColumnElement[int]:
 
 
 def kpi_report(
-    store: Store, since: dt.datetime, until: dt.datetime, *, sla_days: int = 2, channel: str | None = None
+    store: Store, since: dt.datetime, until: dt.datetime, *, sla_days: int = SLA_DAYS, channel: str | None = None
 ) -> KpiReport:
     """The KPIs of the orders received in [since, until) (UTC-aware), per channel and overall;
     only `channel` when given (NotFound if there is no such channel)."""
@@ -391,7 +392,7 @@ def _overall(rows: Sequence[ChannelKpis], hours: Sequence[float]) -> ChannelKpis
 
 
 def order_facts(
-    store: Store, since: dt.datetime, until: dt.datetime, *, sla_days: int = 2, channel: str | None = None
+    store: Store, since: dt.datetime, until: dt.datetime, *, sla_days: int = SLA_DAYS, channel: str | None = None
 ) -> list[OrderFact]:
     """The orders received in [since, until), oldest first, as the KPIs count them."""
     _check_period(since, until, sla_days)

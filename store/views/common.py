@@ -1,21 +1,25 @@
-"""What every read-only view shares: a read connection with errors translated, and money as text."""
+"""What every read-only view shares: a read connection with errors translated, money as text,
+a prefix match an index answers, and the store's change marker."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import ColumnElement, Connection, SQLColumnExpression, and_
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import Store
 from ..errors import StoreError
 from ..money import currency_exponent
 
-__all__ = ["IN_CHUNK", "change_marker", "format_money", "reading"]
+__all__ = ["IN_CHUNK", "change_marker", "format_money", "reading", "starts_with"]
 
 # Well under SQLite's and PostgreSQL's bound-parameter limits.
 IN_CHUNK = 900
+# Above every character a search could be followed by: `prefix <= x < prefix + _TOP` is a prefix match.
+_TOP = "\U0010ffff"
 
 
 @contextmanager
@@ -46,3 +50,13 @@ def change_marker(conn: Connection) -> int:
     from ..models import AuditEvent
 
     return int(conn.execute(select(func.coalesce(func.max(AuditEvent.id), 0))).scalar_one())
+
+
+def starts_with(conn: Connection, column: SQLColumnExpression[Any], prefix: str) -> ColumnElement[bool]:
+    """`column` starts with `prefix`, as a range an index on the column answers: compared
+    byte-wise on PostgreSQL (its pattern operators, matching varchar_pattern_ops indexes)
+    whatever the database's collation; SQLite's default collation is byte-wise."""
+    high = prefix + _TOP
+    if conn.dialect.name == "postgresql":
+        return and_(column.op("~>=~")(prefix), column.op("~<~")(high))
+    return and_(column >= prefix, column < high)

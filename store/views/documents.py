@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, li
 
 from ..errors import NotFound
 from ..models import Channel, Document, DocumentError, Interchange, Order, OutboxMessage, TradingPartner
+from .common import IN_CHUNK
 
 __all__ = [
     "ACK_WAITING",
@@ -306,10 +307,10 @@ def _answers(conn: Connection, document_ids: Sequence[int]) -> dict[int, str]:
     """For each inbound document, how our 997/TA1 answer is doing: "997 sent", "TA1 dead" ..."""
     keys = [k for d in document_ids for k in _answer_keys(d)]
     found: dict[int, str] = {}
-    for start in range(0, len(keys), 900):
+    for start in range(0, len(keys), IN_CHUNK):
         for key, kind, state in conn.execute(
             select(OutboxMessage.idempotency_key, OutboxMessage.kind, OutboxMessage.state)
-            .where(OutboxMessage.idempotency_key.in_(keys[start:start + 900])).order_by(OutboxMessage.id)
+            .where(OutboxMessage.idempotency_key.in_(keys[start:start + IN_CHUNK])).order_by(OutboxMessage.id)
         ):
             doc = int(str(key).split(":")[1])
             found.setdefault(doc, f"{str(kind).removeprefix('edi_').upper()} {state}")

@@ -29,7 +29,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, selec
 
 from ..models import Channel, Document, Order, OutboxMessage
 from ..orders import STATUSES
-from .common import IN_CHUNK, format_money
+from .common import IN_CHUNK, format_money, starts_with
 
 __all__ = [
     "ANY_EXCEPTION",
@@ -42,7 +42,6 @@ __all__ = [
     "OrderFilter",
     "OrderRow",
     "channel_codes",
-    "count_by_status",
     "count_queues",
     "order_ids",
     "order_rows",
@@ -50,13 +49,13 @@ __all__ = [
 
 # `OrderFilter.exception` value meaning "waiting in any exception queue".
 ANY_EXCEPTION = "*"
-# Extra keys of `count_by_status` / `count_queues` next to the statuses and exception names.
+# Extra keys of `count_queues` next to the statuses and exception names.
 EXCEPTIONS = "exceptions"
 TOTAL = "all"
 OVERDUE = "overdue"
 CONFIRM_FAILED = "confirm_failed"
 EDI_REJECTED = "edi_rejected"
-# Days from placing to shipping when the order names no ship date (store.kpis' default).
+# Days from placing to shipping when the order names no ship date (the queue's and store.kpis' default).
 SLA_DAYS = 2
 
 # Statuses of an order nothing has left for yet and that may still ship.
@@ -65,8 +64,6 @@ _CONFIRM_KIND = "shipment_confirm"
 # Ids read per round trip while taking a snapshot.
 _BATCH = 20_000
 _CONFIRM_FAILED_STATES = ("failed", "dead")
-# Above every character a search could be followed by: `prefix <= x < prefix + _TOP` is a prefix match.
-_TOP = "\U0010ffff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,17 +113,10 @@ def _spellings(text: str) -> list[str]:
 def _search(conn: Connection, text: str) -> ColumnElement[bool]:
     """The order's external id or buyer name starts with `text` in one of its spellings: one
     range per column and spelling, each answered by the column's index, their ids united
-    (an OR of them all would scan the table). PostgreSQL compares byte-wise with the pattern
-    operators (its indexes use varchar_pattern_ops) whatever the collation; SQLite's default
-    collation is byte-wise."""
+    (an OR of them all would scan the table)."""
     parts = []
     for column in (Order.external_id, Order.buyer_name):
-        for low in _spellings(text):
-            high = low + _TOP
-            if conn.dialect.name == "postgresql":
-                parts.append(select(Order.id).where(column.op("~>=~")(low), column.op("~<~")(high)))
-            else:
-                parts.append(select(Order.id).where(column >= low, column < high))
+        parts += [select(Order.id).where(starts_with(conn, column, spelling)) for spelling in _spellings(text)]
     return Order.id.in_(union_all(*parts))
 
 
@@ -171,21 +161,6 @@ def _conditions(conn: Connection, flt: OrderFilter) -> list[ColumnElement[bool]]
     if flt.search:
         where.append(_search(conn, flt.search))
     return where
-
-
-def count_by_status(conn: Connection) -> dict[str, int]:
-    """Orders per status (every status present, zero if none), plus `EXCEPTIONS` (orders
-    in any exception queue) and `TOTAL`."""
-    counts = dict.fromkeys(STATUSES, 0)
-    for status, n in conn.execute(select(Order.status, func.count()).group_by(Order.status)):
-        counts[status] = int(n)
-    total = sum(counts.values())
-    exceptions = conn.execute(
-        select(func.count()).select_from(Order).where(Order.exception.is_not(None))
-    ).scalar_one()
-    counts[EXCEPTIONS] = int(exceptions)
-    counts[TOTAL] = total
-    return counts
 
 
 def count_queues(

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from ..models import Channel, ChannelListing, Location, Sku, StockLevel, StockMovement, StockSync
+from .common import starts_with
 
 __all__ = ["MovementRow", "OwedPush", "StockPage", "StockRow", "movements_of", "owed_pushes", "stock_page"]
 
-# The highest character a code can hold: prefix <= code < prefix + _TOP is "starts with".
-_TOP = "\U0010ffff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +67,7 @@ class OwedPush:
 def _starts_with(conn: Connection, prefix: str) -> ColumnElement[bool]:
     """Code starts with `prefix` as typed or upper-cased (codes are mostly upper case): a range,
     compared byte-wise on PostgreSQL (its pattern operators) whatever the database's collation."""
-    ranges = []
-    for low in dict.fromkeys((prefix, prefix.upper())):
-        high = low + _TOP
-        if conn.dialect.name == "postgresql":
-            ranges.append(and_(Sku.code.op("~>=~")(low), Sku.code.op("~<~")(high)))
-        else:
-            ranges.append(and_(Sku.code >= low, Sku.code < high))
-    return or_(*ranges)
+    return or_(*(starts_with(conn, Sku.code, low) for low in dict.fromkeys((prefix, prefix.upper()))))
 
 
 def stock_page(conn: Connection, prefix: str = "", *, after: str | None = None, limit: int = 50) -> StockPage:
