@@ -36,7 +36,7 @@ from ..types import utcnow
 from .engine import Decision, LineFacts, decide
 from .live import Router
 
-__all__ = ["ROUTABLE", "OpenLine", "Placement", "Proposal", "Placed", "propose", "place", "place_in"]
+__all__ = ["ROUTABLE", "OpenLine", "Placement", "Proposal", "Placed", "propose", "propose_in", "place", "place_in"]
 
 # Order statuses whose open units an operator may route.
 ROUTABLE = ("received", "allocated", "backordered", "partially_shipped")
@@ -119,31 +119,36 @@ def _refusal(status: str, rows: Sequence[Any], who: str) -> str | None:
 def propose(store: Store, order_id: int) -> Proposal:
     """What the active rules would decide now for the order's open units (nothing is reserved)."""
     with store.read() as conn:
-        order = _load(conn, order_id, lock=False)
-        rows = _open_rows(conn, order_id)
-        who = f"order {order.external_id}"
-        refused = _refusal(order.status, rows, who)
-        if refused is not None:
-            return Proposal(order_id, order.external_id, order.status, (), "unroutable", None, (), (), {}, refused)
-        todo = [r for r in rows if r.unplaced + r.backordered > 0]
-        router = Router(conn, {r.sku_id for r in todo})
-        facts = router.facts_of_order(order_id, [LineFacts(r.line_no, r.sku_id, r.unplaced + r.backordered,
-                                                           r.unit_price_minor) for r in todo])
-        d = decide(facts, router.sites, router.avail, router.load, router.rules)
-        codes = {s.id: s.code for s in router.sites.values()}
-        order_of = {loc: i for i, loc in enumerate(facts.locations)}
-        sites = sorted(router.sites.values(), key=lambda s: (order_of.get(s.id, len(order_of)), s.rank, s.code))
-        lines = tuple(
-            OpenLine(r.line_no, r.sku, r.item, r.unplaced + r.backordered, r.backordered,
-                     tuple((s.code, max(0, router.avail.get((r.sku_id, s.id), 0))) for s in sites
-                           if s.id in order_of or router.avail.get((r.sku_id, s.id), 0) > 0))
-            for r in todo
-        )
-        return Proposal(
-            order_id, order.external_id, order.status, lines, d.outcome, d.rule,
-            tuple(Placement(n, codes.get(loc, str(loc)), q) for n, loc, q in d.placements),
-            d.backordered, dict(d.explanation, hold_reason=d.hold_reason) if d.hold_reason else dict(d.explanation),
-        )
+        return propose_in(conn, order_id)
+
+
+def propose_in(conn: Connection, order_id: int) -> Proposal:
+    """`propose` on the caller's connection (in a write transaction: then placed as read)."""
+    order = _load(conn, order_id, lock=False)
+    rows = _open_rows(conn, order_id)
+    who = f"order {order.external_id}"
+    refused = _refusal(order.status, rows, who)
+    if refused is not None:
+        return Proposal(order_id, order.external_id, order.status, (), "unroutable", None, (), (), {}, refused)
+    todo = [r for r in rows if r.unplaced + r.backordered > 0]
+    router = Router(conn, {r.sku_id for r in todo})
+    facts = router.facts_of_order(order_id, [LineFacts(r.line_no, r.sku_id, r.unplaced + r.backordered,
+                                                       r.unit_price_minor) for r in todo])
+    d = decide(facts, router.sites, router.avail, router.load, router.rules)
+    codes = {s.id: s.code for s in router.sites.values()}
+    order_of = {loc: i for i, loc in enumerate(facts.locations)}
+    sites = sorted(router.sites.values(), key=lambda s: (order_of.get(s.id, len(order_of)), s.rank, s.code))
+    lines = tuple(
+        OpenLine(r.line_no, r.sku, r.item, r.unplaced + r.backordered, r.backordered,
+                 tuple((s.code, max(0, router.avail.get((r.sku_id, s.id), 0))) for s in sites
+                       if s.id in order_of or router.avail.get((r.sku_id, s.id), 0) > 0))
+        for r in todo
+    )
+    return Proposal(
+        order_id, order.external_id, order.status, lines, d.outcome, d.rule,
+        tuple(Placement(n, codes.get(loc, str(loc)), q) for n, loc, q in d.placements),
+        d.backordered, dict(d.explanation, hold_reason=d.hold_reason) if d.hold_reason else dict(d.explanation),
+    )
 
 
 def place(
