@@ -33,6 +33,12 @@ def median(values: list[float]) -> float:
     return float(statistics.median(values))
 
 
+def percentile(values: list[float], p: float) -> float:
+    """The `p`th percentile (0-100), nearest rank: a value that was measured."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
 def pg_url() -> URL:
     raw = os.environ.get("OMS_BENCH_PG_URL") or DEFAULT_PG_URL
     if raw.startswith(("postgresql://", "postgres://")):

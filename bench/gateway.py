@@ -30,7 +30,7 @@ ROOT = BENCH.parent
 # This file's name is the package's: keep the bench folder from shadowing `gateway`.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() not in (BENCH, ROOT)] + [str(BENCH)]
 
-from _common import emit, log  # noqa: E402
+from _common import emit, log, percentile  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from gateway.daemon import Gateway  # noqa: E402
@@ -90,11 +90,6 @@ def _orders(store: Store) -> int:
         return int(conn.execute(select(func.count()).select_from(Order)).scalar_one())
 
 
-def _pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
-
-
 def _run(kind: str, files: int, folder: Path, store: Store, settings: GatewaySettings,
          land: Callable[[Path, int], None]) -> None:
     stop = threading.Event()
@@ -115,9 +110,9 @@ def _run(kind: str, files: int, folder: Path, store: Store, settings: GatewaySet
         lat = [(done[k] - v).total_seconds() for k, v in landed.items() if k in done]
         if len(lat) < files:
             log(f"{kind}: only {len(lat)} of {files} files committed within the deadline")
-        emit(bench="gateway", metric="landing_to_commit_p50_s", source=kind, value=round(_pct(lat, 50), 3), unit="s", n=len(lat))
-        emit(bench="gateway", metric="landing_to_commit_p99_s", source=kind, value=round(_pct(lat, 99), 3), unit="s", n=len(lat))
-        log(f"{kind}: latency p50 {_pct(lat, 50):.3f} s, p99 {_pct(lat, 99):.3f} s, max {max(lat):.3f} s")
+        emit(bench="gateway", metric="landing_to_commit_p50_s", source=kind, value=round(percentile(lat, 50), 3), unit="s", n=len(lat))
+        emit(bench="gateway", metric="landing_to_commit_p99_s", source=kind, value=round(percentile(lat, 99), 3), unit="s", n=len(lat))
+        log(f"{kind}: latency p50 {percentile(lat, 50):.3f} s, p99 {percentile(lat, 99):.3f} s, max {max(lat):.3f} s")
         # throughput: files land at once
         before_docs, before_orders = len(_committed(store)), _orders(store)
         t0 = time.perf_counter()

@@ -40,7 +40,7 @@ ROOT = BENCH.parent
 # bench/gateway.py is named like the package: keep the bench folder from shadowing `gateway`.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() not in (BENCH, ROOT)] + [str(BENCH)]
 
-from _common import PgSchema, emit, log, pg_reachable, pg_url  # noqa: E402
+from _common import PgSchema, emit, log, percentile, pg_reachable, pg_url  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from connectors.fakes.rig import DEMO_CHANNELS, Rig, start_rig  # noqa: E402
@@ -117,11 +117,6 @@ def throttled(rig: Rig) -> dict[str, int]:
 def backed_off(gw: Gateway) -> dict[str, int]:
     """The throttled answers each connector has taken and waited out so far (its ApiClient's count)."""
     return {code: int(getattr(getattr(c, "api", None), "throttled", 0)) for code, c in gw.connectors.items()}
-
-
-def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
 # -- stock-sync latency ------------------------------------------------------------------------
@@ -216,7 +211,7 @@ def sales(store: Store, rig: Rig, skus: list[str], kind: str, args: argparse.Nam
         log(f"{kind}: only {len(t1)} of {len(skus)} sales reached every other channel within 300 s")
     lat = [(t1[s] - t0[s][1]).total_seconds() for s in t1]
     fields = dict(store=kind, unit="s", n=len(lat), sales_per_s=args.rate, stock_seconds=STOCK_SECONDS)
-    for name, value in (("p50", pct(lat, 50)), ("p99", pct(lat, 99)), ("max", max(lat))):
+    for name, value in (("p50", percentile(lat, 50)), ("p99", percentile(lat, 99)), ("max", max(lat))):
         emit(bench="sync", metric=f"sale_to_all_channels_{name}", value=round(value, 3), **fields)
     slowest = {}
     for sku in t1:  # which channel was last, per sale: who the tail belongs to
@@ -224,7 +219,7 @@ def sales(store: Store, rig: Rig, skus: list[str], kind: str, args: argparse.Nam
         last = max((c for c in rig.fakes if c != sold_on),
                    key=lambda c: next(t for t, q in rig.fakes[c].accepted_at(sku) if q == STOCK - 1))
         slowest[last] = slowest.get(last, 0) + 1
-    log(f"{kind}: p50 {pct(lat, 50):.3f} s, p99 {pct(lat, 99):.3f} s, max {max(lat):.3f} s; last channel per sale: {slowest}")
+    log(f"{kind}: p50 {percentile(lat, 50):.3f} s, p99 {percentile(lat, 99):.3f} s, max {max(lat):.3f} s; last channel per sale: {slowest}")
 
 
 # -- order pull --------------------------------------------------------------------------------

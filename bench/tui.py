@@ -42,7 +42,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import PgSchema, emit, log, pg_reachable, pg_url  # noqa: E402
+from _common import PgSchema, emit, log, percentile, pg_reachable, pg_url  # noqa: E402
 
 from store import Store, open_store, upgrade  # noqa: E402
 from store.bulk import insert_rows  # noqa: E402
@@ -211,11 +211,6 @@ def _peak_rss_kb() -> float:
     return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 async def drive(url: str, name: str, n: int, presses: int) -> None:
     """Drive the app and time from the key (or action) to the first frame composed with the
     rows it asked for: each composed frame checks the figure's condition (the Pilot's own
@@ -290,7 +285,7 @@ async def drive(url: str, name: str, n: int, presses: int) -> None:
         watch[0] = None
         screen = app.screen
         assert isinstance(screen, OrdersScreen) and table is not None
-        ms = await timed(lambda: table.row_count is not None and table.border_subtitle != "counting…")  # type: ignore[union-attr]
+        await timed(lambda: table.row_count is not None and table.border_subtitle != "counting…")  # type: ignore[union-attr]
         figure("all_counted_ms", (time.perf_counter() - started) * 1000, what="every id in the snapshot")
         await app.workers.wait_for_complete()  # the counts, so they do not overlap the filters
 
@@ -339,7 +334,7 @@ async def drive(url: str, name: str, n: int, presses: int) -> None:
                 before = table.cursor_row
                 times.append(await timed(lambda: table.cursor_row != before and drawn(), key(name_)))
             figure(metric, statistics.median(times), what="median", presses=presses)
-            figure(metric.replace("_ms", "_p99_ms"), _pct(times, 0.99), what="p99", presses=presses)
+            figure(metric.replace("_ms", "_p99_ms"), percentile(times, 99), what="p99", presses=presses)
             await pilot.press("home")
             await app.workers.wait_for_complete()
 
