@@ -358,8 +358,8 @@ class SshServers:
         self.base = base
         self.servers: list[SshServer] = []
 
-    def start(self, name: str = "partner", *, password_auth: bool = True) -> SshServer:
-        server = start_sshd(self.base / name, password_auth=password_auth)
+    def start(self, name: str = "partner", *, password_auth: bool = True, terminal: bool = False) -> SshServer:
+        server = start_sshd(self.base / name, password_auth=password_auth, terminal=terminal)
         self.servers.append(server)
         return server
 

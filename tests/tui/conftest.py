@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from store import Address, CanonicalLine, CanonicalOrder, Store, ingest, open_st
 from store.catalog import NewSku, add_channel, add_location, add_skus
 from store.inventory import receive
 from store.models import Order
+from tests.tui.terminal import Terminal, need_tmux
 from tui.widgets.order_table import OrderTable
 
 os.environ["TEXTUAL_ANIMATIONS"] = "none"
@@ -130,3 +133,37 @@ async def settle(pilot: Pilot[None]) -> None:
         if not busy and table.row_count is not None and all(line.strip() != "…" for line in order_lines(app)):
             return
     raise AssertionError("the app did not settle")
+
+
+# -- end to end: the real `oms` in a real terminal ----------------------------------------------
+
+
+def oms_env(home: Path) -> dict[str, str]:
+    """This environment without any OMS_ setting, the data directory `home`."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("OMS_")} | {"OMS_HOME": str(home)}
+
+
+@pytest.fixture(scope="session")
+def seeded_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory `oms demo --no-tui` seeded once (300 orders, 60 SKUs)."""
+    home = tmp_path_factory.mktemp("demo") / "oms"
+    done = subprocess.run([sys.executable, "-m", "oms", "demo", "--no-tui", "--orders", "300", "--skus", "60"],
+                          env=oms_env(home), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return home
+
+
+@pytest.fixture
+def demo_home(seeded_demo: Path, tmp_path: Path) -> Path:
+    """A copy of the seeded demo data directory of this test's own."""
+    home = tmp_path / "oms"
+    shutil.copytree(seeded_demo, home)
+    return home
+
+
+@pytest.fixture
+def terminal() -> Iterator[Terminal]:
+    """A tmux session of this test's own (skips, or fails under OMS_REQUIRE_SERVICES=1, without tmux)."""
+    term = Terminal(need_tmux(), f"oms-{os.getpid()}-{id(object())}")
+    yield term
+    term.close()
