@@ -32,7 +32,7 @@ from store.stock_sync import list_skus
 from tests.edi_maps.x12text import interchange, order
 from tests.factories import order as web_order
 
-__all__ = ["FIXED", "build", "copy_store", "document_id", "message_id", "order_id"]
+__all__ = ["FIXED", "build", "document_id", "message_id", "order_id"]
 
 # The clock of every test on these screens (a Tuesday noon, UTC).
 FIXED = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.timezone.utc)
@@ -55,11 +55,6 @@ def build(template: Path, path: Path) -> None:
         _fix_times(store)
     finally:
         store.dispose()
-
-
-def copy_store(built: Path, path: Path) -> Store:
-    shutil.copy(built, path)
-    return open_store(f"sqlite:///{path}")
 
 
 def _fill(store: Store) -> None:

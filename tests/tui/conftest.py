@@ -20,6 +20,8 @@ from store import Address, CanonicalLine, CanonicalOrder, Store, ingest, open_st
 from store.catalog import NewSku, add_channel, add_location, add_skus
 from store.inventory import receive
 from store.models import Order
+from tests.sshd import sshd_factory  # noqa: F401  (fixture: the SSH end-to-end test)
+from tests.tui._order_data import Orders
 from tests.tui.terminal import Terminal, need_tmux
 from tui.widgets.order_table import OrderTable
 
@@ -88,6 +90,68 @@ def orders_store(seeded_db: Path, tmp_path: Path) -> Iterator[Store]:
     path = tmp_path / "oms.db"
     shutil.copy(seeded_db, path)
     store = open_store(f"sqlite:///{path}")
+    yield store
+    store.dispose()
+
+
+# -- the stores the screens' tests work on: each built once, copied for every test ------------
+
+
+def _copy(built: Path, tmp_path: Path) -> Store:
+    path = tmp_path / "oms.db"
+    shutil.copy(built, path)
+    return open_store(f"sqlite:///{path}")
+
+
+@pytest.fixture(scope="session")
+def edi_gateway_db(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Partners, documents in and out, heartbeats, pauses, alerts and shipped orders
+    (tests/tui/_edi_gateway_data.py), for the EDI, gateway and dashboard tests."""
+    from tests.tui._edi_gateway_data import build
+
+    path = tmp_path_factory.mktemp("edi-gateway") / "oms.db"
+    build(sqlite_template, path)
+    return path
+
+
+@pytest.fixture
+def edi_gateway_store(edi_gateway_db: Path, tmp_path: Path) -> Iterator[Store]:
+    store = _copy(edi_gateway_db, tmp_path)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture(scope="session")
+def shop_db(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Orders]:
+    """Orders in every state an order screen shows (tests/tui/_order_data.py)."""
+    from tests.tui._order_data import build
+
+    path = tmp_path_factory.mktemp("shop") / "oms.db"
+    store, orders = build(path, sqlite_template)
+    store.dispose()
+    return path, orders
+
+
+@pytest.fixture
+def shop(shop_db: tuple[Path, Orders], tmp_path: Path) -> Iterator[tuple[Store, Orders]]:
+    store = _copy(shop_db[0], tmp_path)
+    yield store, shop_db[1]
+    store.dispose()
+
+
+@pytest.fixture(scope="session")
+def desk_db(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Stock, shipped orders and RMAs in each state (tests/tui/_returns_stock_data.py)."""
+    from tests.tui._returns_stock_data import build
+
+    path = tmp_path_factory.mktemp("desk") / "oms.db"
+    build(sqlite_template, path).dispose()
+    return path
+
+
+@pytest.fixture
+def desk(desk_db: Path, tmp_path: Path) -> Iterator[Store]:
+    store = _copy(desk_db, tmp_path)
     yield store
     store.dispose()
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from textual.pilot import Pilot
 
 from store import Store
 from store.kpis import kpi_report
-from tests.tui._edi_gateway_data import FIXED, build, copy_store
+from tests.tui._edi_gateway_data import FIXED
 from tests.tui.conftest import settle_app
 from tui import OmsApp
 from tui.access import Operator
@@ -19,20 +16,6 @@ from tui.screens.dashboard import DashboardScreen, period
 from tui.widgets.gateway_table import GatewayTable
 from tui.widgets.kpi_bars import KpiBars
 from tui.widgets.kpi_chart import KpiChart
-
-
-@pytest.fixture(scope="session")
-def kpi_db(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("kpis") / "oms.db"
-    build(sqlite_template, path)
-    return path
-
-
-@pytest.fixture
-def kpi_store(kpi_db: Path, tmp_path: Path) -> Iterator[Store]:
-    store = copy_store(kpi_db, tmp_path / "oms.db")
-    yield store
-    store.dispose()
 
 
 async def _dashboard(pilot: Pilot[None]) -> DashboardScreen:
@@ -55,11 +38,11 @@ def test_the_period_is_whole_utc_days_ending_today() -> None:
                                 dt.datetime(2026, 3, 11, tzinfo=dt.timezone.utc))
 
 
-async def test_the_kpis_of_the_last_7_days_by_channel_as_kpi_report_counts_them(kpi_store: Store) -> None:
-    app = OmsApp(kpi_store, operator=Operator("vic", "viewer"), now=lambda: FIXED, poll_seconds=None)
+async def test_the_kpis_of_the_last_7_days_by_channel_as_kpi_report_counts_them(edi_gateway_store: Store) -> None:
+    app = OmsApp(edi_gateway_store, operator=Operator("vic", "viewer"), now=lambda: FIXED, poll_seconds=None)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _dashboard(pilot)
-        report = kpi_report(kpi_store, *period(FIXED, 7))
+        report = kpi_report(edi_gateway_store, *period(FIXED, 7))
         shown = _table(screen)
         assert list(shown) == ["acme", "amz", "ebay", "web", "all"]
         for k in (*report.channels, report.overall):
@@ -74,8 +57,8 @@ async def test_the_kpis_of_the_last_7_days_by_channel_as_kpi_report_counts_them(
         assert bars["amz"] == report.channels[1].on_time_rate
 
 
-async def test_today_and_30_days_by_key(kpi_store: Store) -> None:
-    app = OmsApp(kpi_store, operator=Operator("vic", "viewer"), now=lambda: FIXED, poll_seconds=None)
+async def test_today_and_30_days_by_key(edi_gateway_store: Store) -> None:
+    app = OmsApp(edi_gateway_store, operator=Operator("vic", "viewer"), now=lambda: FIXED, poll_seconds=None)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _dashboard(pilot)
         await pilot.press("m")
@@ -84,6 +67,6 @@ async def test_today_and_30_days_by_key(kpi_store: Store) -> None:
         assert "Last 30 days · 2026-02-09 to 2026-03-10" in str(screen.query_one("#kpi-period").render())
         await pilot.press("t")
         await settle_app(pilot)
-        today = kpi_report(kpi_store, *period(FIXED, 1))
+        today = kpi_report(edi_gateway_store, *period(FIXED, 1))
         assert _table(screen)["all"][0] == str(today.overall.orders)
         assert len(screen.query_one(KpiChart).series["web"]) == 1

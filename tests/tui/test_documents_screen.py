@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from textual.pilot import Pilot
 from textual.widgets import Static
@@ -13,7 +10,7 @@ from textual.widgets import Static
 from edi_maps import names as edi_names
 from store import Store
 from store.models import AuditEvent, OutboxMessage
-from tests.tui._edi_gateway_data import FIXED, build, copy_store, document_id, message_id
+from tests.tui._edi_gateway_data import FIXED, document_id, message_id
 from tests.tui.conftest import settle_app
 from tui import OmsApp
 from tui.access import Operator
@@ -23,20 +20,6 @@ from tui.widgets.doc_filter import DocFilter
 from tui.widgets.doc_partners import DocPartners
 from tui.widgets.doc_segments import DocSegments
 from tui.widgets.doc_table import DocTable
-
-
-@pytest.fixture(scope="session")
-def edi_db(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("edi") / "oms.db"
-    build(sqlite_template, path)
-    return path
-
-
-@pytest.fixture
-def edi_store(edi_db: Path, tmp_path: Path) -> Iterator[Store]:
-    store = copy_store(edi_db, tmp_path / "oms.db")
-    yield store
-    store.dispose()
 
 
 def _app(store: Store, role: str = "admin", **kw: object) -> OmsApp:
@@ -82,8 +65,8 @@ def _state(store: Store, mid: int) -> str:
         return str(conn.execute(select(OutboxMessage.state).where(OutboxMessage.id == mid)).scalar_one())
 
 
-async def test_the_list_shows_every_document_in_and_out_with_counts_and_partners(edi_store: Store) -> None:
-    async with _app(edi_store).run_test(size=(120, 40)) as pilot:
+async def test_the_list_shows_every_document_in_and_out_with_counts_and_partners(edi_gateway_store: Store) -> None:
+    async with _app(edi_gateway_store).run_test(size=(120, 40)) as pilot:
         screen = await _edi(pilot)
         assert _rows(screen) == [
             ("out", "856", "sent", "acme"), ("out", "855", "dead", "acme"), ("out", "997", "sending", "acme"),
@@ -105,8 +88,8 @@ async def test_the_list_shows_every_document_in_and_out_with_counts_and_partners
         assert table.border_title == "Awaiting 997"
 
 
-async def test_rejected_documents_and_one_partner(edi_store: Store) -> None:
-    async with _app(edi_store).run_test(size=(120, 40)) as pilot:
+async def test_rejected_documents_and_one_partner(edi_gateway_store: Store) -> None:
+    async with _app(edi_gateway_store).run_test(size=(120, 40)) as pilot:
         screen = await _edi(pilot)
         screen.show_rejected()
         await settle_app(pilot)
@@ -131,8 +114,8 @@ async def test_rejected_documents_and_one_partner(edi_store: Store) -> None:
         assert (screen.choice, _rows(screen), table.border_subtitle) == ("all", [], "No documents yet.")
 
 
-async def test_an_inbound_850_with_its_order_997_and_raw_segments(edi_store: Store) -> None:
-    async with _app(edi_store).run_test(size=(120, 40)) as pilot:
+async def test_an_inbound_850_with_its_order_997_and_raw_segments(edi_gateway_store: Store) -> None:
+    async with _app(edi_gateway_store).run_test(size=(120, 40)) as pilot:
         screen = await _edi(pilot)
         doc = await _open(pilot, screen, "in", "x12")  # the newest x12: the one from a stranger
         assert "no trading partner for ISA sender ZZ/STRANGER" in _head(doc)
@@ -142,7 +125,7 @@ async def test_an_inbound_850_with_its_order_997_and_raw_segments(edi_store: Sto
         await pilot.press("enter")
         await settle_app(pilot)
         doc = pilot.app.screen
-        assert isinstance(doc, DocumentScreen) and doc.document_id == document_id(edi_store, "po1001.x12")
+        assert isinstance(doc, DocumentScreen) and doc.document_id == document_id(edi_gateway_store, "po1001.x12")
         head = _head(doc)
         assert "sftp://acme/in/po1001.x12" in head and "accepted" in head
         assert "acme PO-1001 (shipped)" in head
@@ -154,10 +137,10 @@ async def test_an_inbound_850_with_its_order_997_and_raw_segments(edi_store: Sto
         assert raw[0].startswith("ISA*00*") and len(raw) == 11  # no names without edi_names
 
 
-async def test_segments_carry_element_names_when_the_app_has_them(edi_store: Store) -> None:
-    async with _app(edi_store, edi_names=edi_names).run_test(size=(120, 40)) as pilot:
+async def test_segments_carry_element_names_when_the_app_has_them(edi_gateway_store: Store) -> None:
+    async with _app(edi_gateway_store, edi_names=edi_names).run_test(size=(120, 40)) as pilot:
         await settle_app(pilot)
-        pilot.app.push_screen(DocumentScreen(document_id(edi_store, "po1001.x12")))
+        pilot.app.push_screen(DocumentScreen(document_id(edi_gateway_store, "po1001.x12")))
         await settle_app(pilot)
         doc = pilot.app.screen
         assert isinstance(doc, DocumentScreen)
@@ -168,8 +151,8 @@ async def test_segments_carry_element_names_when_the_app_has_them(edi_store: Sto
         assert "BEG*00*SA*PO-1001**20260115" in doc.query_one(DocSegments).text_lines()
 
 
-async def test_a_rejected_csv_shows_each_error_with_its_line_and_excerpt(edi_store: Store) -> None:
-    async with _app(edi_store).run_test(size=(120, 40)) as pilot:
+async def test_a_rejected_csv_shows_each_error_with_its_line_and_excerpt(edi_gateway_store: Store) -> None:
+    async with _app(edi_gateway_store).run_test(size=(120, 40)) as pilot:
         screen = await _edi(pilot)
         doc = await _open(pilot, screen, "in", "csv")
         head = _head(doc)
@@ -178,9 +161,9 @@ async def test_a_rejected_csv_shows_each_error_with_its_line_and_excerpt(edi_sto
         assert doc.query_one(DocSegments).text_lines() == ["order,sku,qty", "C-1,SKU1,1", "C-1,NO-SUCH,2"]
 
 
-async def test_an_admin_resends_a_dead_855_and_is_on_the_audit_trail(edi_store: Store) -> None:
-    mid = message_id(edi_store, "edi_855", 0)
-    async with _app(edi_store).run_test(size=(120, 40)) as pilot:
+async def test_an_admin_resends_a_dead_855_and_is_on_the_audit_trail(edi_gateway_store: Store) -> None:
+    mid = message_id(edi_gateway_store, "edi_855", 0)
+    async with _app(edi_gateway_store).run_test(size=(120, 40)) as pilot:
         screen = await _edi(pilot)
         doc = await _open(pilot, screen, "out", "855")
         head = _head(doc)
@@ -189,20 +172,20 @@ async def test_an_admin_resends_a_dead_855_and_is_on_the_audit_trail(edi_store: 
         await pilot.press("r")
         await pilot.press("y")
         await settle_app(pilot)
-        assert _state(edi_store, mid) == "pending"
-        assert _audit(edi_store, "outbox.retried") == [("alice", mid)]
+        assert _state(edi_gateway_store, mid) == "pending"
+        assert _audit(edi_gateway_store, "outbox.retried") == [("alice", mid)]
         assert "pending" in _head(doc)  # read again after the write
 
 
-async def test_resend_from_the_list_and_the_997_of_an_inbound_document(edi_store: Store) -> None:
-    sent_997 = message_id(edi_store, "edi_997", 0)
-    async with _app(edi_store).run_test(size=(120, 40)) as pilot:
+async def test_resend_from_the_list_and_the_997_of_an_inbound_document(edi_gateway_store: Store) -> None:
+    sent_997 = message_id(edi_gateway_store, "edi_997", 0)
+    async with _app(edi_gateway_store).run_test(size=(120, 40)) as pilot:
         screen = await _edi(pilot)
         table = screen.query_one(DocTable)
-        table.move_cursor(row=[r.id for r in table.rows_shown].index(message_id(edi_store, "edi_856", 0)))
+        table.move_cursor(row=[r.id for r in table.rows_shown].index(message_id(edi_gateway_store, "edi_856", 0)))
         await pilot.press("r", "y")
         await settle_app(pilot)
-        assert _state(edi_store, message_id(edi_store, "edi_856", 0)) == "pending"
+        assert _state(edi_gateway_store, message_id(edi_gateway_store, "edi_856", 0)) == "pending"
         assert ("out", "856", "pending", "acme") in _rows(screen)
 
         table.move_cursor(row=7)  # the 850 we answered with a 997
@@ -210,13 +193,13 @@ async def test_resend_from_the_list_and_the_997_of_an_inbound_document(edi_store
         await settle_app(pilot)
         await pilot.press("r", "y")
         await settle_app(pilot)
-        assert _state(edi_store, sent_997) == "pending"
-        assert [who for who, _ in _audit(edi_store, "outbox.retried")] == ["alice", "alice"]
+        assert _state(edi_gateway_store, sent_997) == "pending"
+        assert [who for who, _ in _audit(edi_gateway_store, "outbox.retried")] == ["alice", "alice"]
 
 
-async def test_a_viewer_cannot_resend(edi_store: Store) -> None:
-    mid = message_id(edi_store, "edi_855", 0)
-    async with _app(edi_store, role="viewer").run_test(size=(120, 40)) as pilot:
+async def test_a_viewer_cannot_resend(edi_gateway_store: Store) -> None:
+    mid = message_id(edi_gateway_store, "edi_855", 0)
+    async with _app(edi_gateway_store, role="viewer").run_test(size=(120, 40)) as pilot:
         screen = await _edi(pilot)
         assert screen.check_action("resend", ()) is None  # greyed in the footer
         doc = await _open(pilot, screen, "out", "855")
@@ -224,4 +207,4 @@ async def test_a_viewer_cannot_resend(edi_store: Store) -> None:
         await pilot.press("r")
         await settle_app(pilot)
         assert pilot.app.screen is doc  # no confirmation asked
-        assert _state(edi_store, mid) == "dead" and _audit(edi_store, "outbox.retried") == []
+        assert _state(edi_gateway_store, mid) == "dead" and _audit(edi_gateway_store, "outbox.retried") == []

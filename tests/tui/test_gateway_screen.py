@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from textual.pilot import Pilot
 
@@ -14,26 +11,12 @@ from store import Store
 from store.channel_sync import load_sync
 from store.heartbeats import beat
 from store.models import AuditEvent, OutboxMessage
-from tests.tui._edi_gateway_data import FIXED, build, copy_store, message_id
+from tests.tui._edi_gateway_data import FIXED, message_id
 from tests.tui.conftest import settle_app
 from tui import OmsApp
 from tui.access import Operator
 from tui.screens.gateway import GatewayScreen
 from tui.widgets.gateway_table import GatewayTable
-
-
-@pytest.fixture(scope="session")
-def gateway_db(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("gateway") / "oms.db"
-    build(sqlite_template, path)
-    return path
-
-
-@pytest.fixture
-def gw_store(gateway_db: Path, tmp_path: Path) -> Iterator[Store]:
-    store = copy_store(gateway_db, tmp_path / "oms.db")
-    yield store
-    store.dispose()
 
 
 def _app(store: Store, role: str = "admin", now: dt.datetime = FIXED) -> OmsApp:
@@ -59,8 +42,8 @@ def _audit(store: Store, action: str) -> list[str]:
         return [r.actor for r in conn.execute(select(AuditEvent).where(AuditEvent.action == action))]
 
 
-async def test_workers_queues_failures_channels_and_alerts_as_the_store_holds_them(gw_store: Store) -> None:
-    async with _app(gw_store).run_test(size=(120, 40)) as pilot:
+async def test_workers_queues_failures_channels_and_alerts_as_the_store_holds_them(edi_gateway_store: Store) -> None:
+    async with _app(edi_gateway_store).run_test(size=(120, 40)) as pilot:
         screen = await _gateway(pilot)
         assert _cells(screen, "gw-workers") == [
             ["dispatcher", "idle", "4s", "gw1:4242", "sent 3 documents"],
@@ -90,13 +73,13 @@ async def test_workers_queues_failures_channels_and_alerts_as_the_store_holds_th
         ]
 
 
-async def test_ages_move_with_the_clock_and_a_new_heartbeat_shows_on_refresh(gw_store: Store) -> None:
+async def test_ages_move_with_the_clock_and_a_new_heartbeat_shows_on_refresh(edi_gateway_store: Store) -> None:
     clock = [FIXED]
-    app = OmsApp(gw_store, operator=Operator("alice", "admin"), now=lambda: clock[0], poll_seconds=None)
+    app = OmsApp(edi_gateway_store, operator=Operator("alice", "admin"), now=lambda: clock[0], poll_seconds=None)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _gateway(pilot)
         clock[0] = FIXED + dt.timedelta(minutes=2)
-        beat(gw_store, "csv:/drop/web", host="gw1", pid=4242, state="idle")
+        beat(edi_gateway_store, "csv:/drop/web", host="gw1", pid=4242, state="idle")
         await pilot.press("ctrl+r")
         await settle_app(pilot)
         rows = {row[0]: row for row in _cells(screen, "gw-workers")}
@@ -104,18 +87,18 @@ async def test_ages_move_with_the_clock_and_a_new_heartbeat_shows_on_refresh(gw_
         assert "csv:/drop/web" in rows
 
 
-async def test_an_admin_retries_a_dead_message_and_resumes_a_paused_channel(gw_store: Store) -> None:
-    dead = message_id(gw_store, "edi_855", 0)
-    async with _app(gw_store).run_test(size=(120, 40)) as pilot:
+async def test_an_admin_retries_a_dead_message_and_resumes_a_paused_channel(edi_gateway_store: Store) -> None:
+    dead = message_id(edi_gateway_store, "edi_855", 0)
+    async with _app(edi_gateway_store).run_test(size=(120, 40)) as pilot:
         screen = await _gateway(pilot)
         failures = screen.query_one("#gw-failures", GatewayTable)
         failures.focus()
         failures.move_cursor(row=1)
         await pilot.press("r", "y")
         await settle_app(pilot)
-        with gw_store.read() as conn:
+        with edi_gateway_store.read() as conn:
             assert conn.execute(select(OutboxMessage.state).where(OutboxMessage.id == dead)).scalar_one() == "pending"
-        assert _audit(gw_store, "outbox.retried") == ["alice"]
+        assert _audit(edi_gateway_store, "outbox.retried") == ["alice"]
         assert [row[2] for row in _cells(screen, "gw-failures")] == ["amz"]  # the 855 left the list
 
         channels = screen.query_one("#gw-channels", GatewayTable)
@@ -123,18 +106,18 @@ async def test_an_admin_retries_a_dead_message_and_resumes_a_paused_channel(gw_s
         channels.move_cursor(row=1)
         await pilot.press("u")
         await settle_app(pilot)
-        assert load_sync(gw_store, "ebay").paused_until is None
-        assert _audit(gw_store, "channel.resumed") == ["alice"]
+        assert load_sync(edi_gateway_store, "ebay").paused_until is None
+        assert _audit(edi_gateway_store, "channel.resumed") == ["alice"]
         assert _cells(screen, "gw-channels")[1][3:] == ["", ""]
 
 
-async def test_a_viewer_cannot_retry_or_resume(gw_store: Store) -> None:
-    async with _app(gw_store, role="viewer").run_test(size=(120, 40)) as pilot:
+async def test_a_viewer_cannot_retry_or_resume(edi_gateway_store: Store) -> None:
+    async with _app(edi_gateway_store, role="viewer").run_test(size=(120, 40)) as pilot:
         screen = await _gateway(pilot)
         assert screen.check_action("retry", ()) is None and screen.check_action("resume", ()) is None
         screen.query_one("#gw-channels", GatewayTable).move_cursor(row=1)
         await pilot.press("r", "u")
         await settle_app(pilot)
         assert pilot.app.screen is screen
-        assert load_sync(gw_store, "ebay").paused_until is not None
-        assert _audit(gw_store, "outbox.retried") == [] and _audit(gw_store, "channel.resumed") == []
+        assert load_sync(edi_gateway_store, "ebay").paused_until is not None
+        assert _audit(edi_gateway_store, "outbox.retried") == [] and _audit(edi_gateway_store, "channel.resumed") == []

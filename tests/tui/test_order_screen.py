@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 from textual.widgets import DataTable, Static, TextArea
 
@@ -15,7 +12,7 @@ from store.models import AuditEvent, Order, OrderLine, OutboxMessage, SkuAlias
 from store.outbox import claim, failed
 from store.shipping import ship
 from store.views import OrderFilter, order_ids, reading
-from tests.tui._order_data import FIXED, Orders, build
+from tests.tui._order_data import FIXED, Orders
 from tests.tui.conftest import settle_app
 from tui import OmsApp
 from tui.access import Operator
@@ -24,13 +21,6 @@ from tui.screens.new_return import NewReturnScreen
 from tui.screens.order import OrderScreen
 
 SIZE = (120, 40)
-
-
-@pytest.fixture
-def shop(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Store, Orders]]:
-    store, orders = build(tmp_path / "oms.db", sqlite_template)
-    yield store, orders
-    store.dispose()
 
 
 def app_for(store: Store, role: str = "operator", name: str = "ann", **kw: Any) -> OmsApp:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from textual.widgets import DataTable, Input, Static
 
 from store import Store
 from store.models import Order, OutboxMessage, Return
 from store.returns import get_return
-from tests.tui._returns_stock_data import NOW, build, last_actor, order_id
+from tests.tui._returns_stock_data import NOW, last_actor, order_id
 from tests.tui.conftest import settle_app
 from tui import OmsApp
 from tui.access import Operator
@@ -23,13 +20,6 @@ from tui.screens.rma_lines import RmaLinesDialog
 
 SIZE = (120, 40)
 ANN = Operator("ann", "operator")
-
-
-@pytest.fixture
-def desk(sqlite_template: Path, tmp_path: Path) -> Iterator[Store]:
-    store = build(sqlite_template, tmp_path / "oms.db")
-    yield store
-    store.dispose()
 
 
 def app_for(store: Store, operator: Operator = ANN) -> OmsApp:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from textual.widgets import DataTable, Static
 
@@ -15,7 +12,7 @@ from store import Store
 from store.catalog import limit_channel_locations
 from store.inventory import receive
 from store.models import AuditEvent, Carton, Location, Reservation, RoutingDecision, Shipment
-from tests.tui._order_data import Orders, build
+from tests.tui._order_data import Orders
 from tests.tui.test_order_screen import app_for, last_event, open_order, order_of, type_text
 from tests.tui.conftest import settle_app
 from tui.screens.order import OrderScreen
@@ -23,13 +20,6 @@ from tui.screens.route import RouteScreen
 from tui.screens.ship import ShipScreen
 
 SIZE = (120, 40)
-
-
-@pytest.fixture
-def shop(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Store, Orders]]:
-    store, orders = build(tmp_path / "oms.db", sqlite_template)
-    yield store, orders
-    store.dispose()
 
 
 def reserved_at(store: Store, order_id: int) -> dict[str, int]:

@@ -3,15 +3,14 @@ and clock: tests/tui/_edi_gateway_data.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import pytest
 from textual.pilot import Pilot
 
 from edi_maps import names as edi_names
 from store import Store
-from tests.tui._edi_gateway_data import FIXED, build, copy_store, document_id
+from tests.tui._edi_gateway_data import FIXED, document_id
 from tests.tui.conftest import settle_app
 from tui import OmsApp
 from tui.access import Operator
@@ -19,20 +18,6 @@ from tui.screens.document import DocumentScreen
 
 SnapCompare = Callable[..., bool]
 SIZES = [(80, 24), (120, 40)]
-
-
-@pytest.fixture(scope="session")
-def snap_db(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("snap-edi") / "oms.db"
-    build(sqlite_template, path)
-    return path
-
-
-@pytest.fixture
-def snap_store(snap_db: Path, tmp_path: Path) -> Iterator[Store]:
-    store = copy_store(snap_db, tmp_path / "oms.db")
-    yield store
-    store.dispose()
 
 
 def _app(store: Store) -> OmsApp:
@@ -50,13 +35,13 @@ def _go(key: str) -> Callable[[Pilot[None]], Awaitable[None]]:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_documents_list(snap_store: Store, snap_compare: SnapCompare, size: tuple[int, int]) -> None:
-    assert snap_compare(_app(snap_store), terminal_size=size, run_before=_go("f5"))
+def test_documents_list(edi_gateway_store: Store, snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    assert snap_compare(_app(edi_gateway_store), terminal_size=size, run_before=_go("f5"))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_one_850_with_element_names(snap_store: Store, snap_compare: SnapCompare, size: tuple[int, int]) -> None:
-    doc = document_id(snap_store, "po1001.x12")
+def test_one_850_with_element_names(edi_gateway_store: Store, snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    doc = document_id(edi_gateway_store, "po1001.x12")
 
     async def run(pilot: Pilot[None]) -> None:
         await _go("f5")(pilot)
@@ -65,14 +50,14 @@ def test_one_850_with_element_names(snap_store: Store, snap_compare: SnapCompare
         await pilot.press("down", "down", "down", "down", "down", "down", "down", "down", "down", "down")
         await settle_app(pilot)
 
-    assert snap_compare(_app(snap_store), terminal_size=size, run_before=run)
+    assert snap_compare(_app(edi_gateway_store), terminal_size=size, run_before=run)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_gateway(snap_store: Store, snap_compare: SnapCompare, size: tuple[int, int]) -> None:
-    assert snap_compare(_app(snap_store), terminal_size=size, run_before=_go("f6"))
+def test_gateway(edi_gateway_store: Store, snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    assert snap_compare(_app(edi_gateway_store), terminal_size=size, run_before=_go("f6"))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_dashboard(snap_store: Store, snap_compare: SnapCompare, size: tuple[int, int]) -> None:
-    assert snap_compare(_app(snap_store), terminal_size=size, run_before=_go("f7"))
+def test_dashboard(edi_gateway_store: Store, snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    assert snap_compare(_app(edi_gateway_store), terminal_size=size, run_before=_go("f7"))

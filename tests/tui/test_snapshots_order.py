@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from textual.pilot import Pilot
 
 from store import Store
-from tests.tui._order_data import FIXED, Orders, build
+from tests.tui._order_data import FIXED, Orders
 from tests.tui.conftest import settle_app
 from tui import OmsApp
 from tui.access import Operator
@@ -19,13 +18,6 @@ from tui.screens.ship import ShipScreen
 
 SnapCompare = Callable[..., bool]
 SIZES = [(80, 24), (120, 40)]
-
-
-@pytest.fixture
-def shop(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Store, Orders]]:
-    store, orders = build(tmp_path / "oms.db", sqlite_template)
-    yield store, orders
-    store.dispose()
 
 
 def _app(store: Store) -> OmsApp:

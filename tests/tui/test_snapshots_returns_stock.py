@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from store import Store
-from tests.tui._returns_stock_data import NOW, build, order_id
+from tests.tui._returns_stock_data import NOW, order_id
 from tests.tui.conftest import settle_app
 from tui import OmsApp
 from tui.access import Operator
@@ -19,13 +18,6 @@ from tui.screens.new_return import NewReturnScreen
 
 SnapCompare = Callable[..., bool]
 SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
-
-
-@pytest.fixture
-def desk(sqlite_template: Path, tmp_path: Path) -> Iterator[Store]:
-    store = build(sqlite_template, tmp_path / "oms.db")
-    yield store
-    store.dispose()
 
 
 def app_for(store: Store) -> OmsApp:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from store import Store, open_store
 from store.models import AuditEvent, Order
-from tests.sshd import SshServer, SshServers, sshd_factory, write_client_key  # noqa: F401  (fixture)
+from tests.sshd import SshServer, SshServers, write_client_key
 from tests.tui.conftest import oms_env
 from tests.tui.terminal import Terminal
 

@@ -3,10 +3,7 @@ adjust, safety stock and receive actions."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
@@ -14,7 +11,7 @@ from textual.widgets import DataTable, Input, Static
 from store import Store
 from store.catalog import NewSku, add_skus
 from store.inventory import StockRow, stock_of
-from tests.tui._returns_stock_data import NOW, build, last_actor
+from tests.tui._returns_stock_data import NOW, last_actor
 from tests.tui.conftest import settle_app
 from tui import OmsApp
 from tui.access import Operator
@@ -23,13 +20,6 @@ from tui.screens.stock import PAGE_SKUS, StockScreen
 
 SIZE = (120, 40)
 ANN = Operator("ann", "operator")
-
-
-@pytest.fixture
-def shelf(sqlite_template: Path, tmp_path: Path) -> Iterator[Store]:
-    store = build(sqlite_template, tmp_path / "oms.db")
-    yield store
-    store.dispose()
 
 
 def app_for(store: Store, operator: Operator = ANN) -> OmsApp:
@@ -69,8 +59,8 @@ async def answer(pilot: Pilot[None], text: str) -> None:
     await settle_app(pilot)
 
 
-async def test_every_sku_with_its_levels_per_location(shelf: Store) -> None:
-    app = app_for(shelf)
+async def test_every_sku_with_its_levels_per_location(desk: Store) -> None:
+    app = app_for(desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_stock(pilot)
         # SKU, name, location, on hand, reserved, safety, available
@@ -84,8 +74,8 @@ async def test_every_sku_with_its_levels_per_location(shelf: Store) -> None:
         assert app.screen.query_one("#stock-grid", DataTable).border_subtitle == "SKUs 1–5"
 
 
-async def test_movements_of_the_highlighted_sku_newest_first(shelf: Store) -> None:
-    app = app_for(shelf)
+async def test_movements_of_the_highlighted_sku_newest_first(desk: Store) -> None:
+    app = app_for(desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_stock(pilot)
         moves = rows(app, "#stock-moves")
@@ -98,9 +88,9 @@ async def test_movements_of_the_highlighted_sku_newest_first(shelf: Store) -> No
         assert "No stock push owed" in str(app.screen.query_one("#stock-owed", Static).render())
 
 
-async def test_search_by_code_prefix(shelf: Store) -> None:
-    add_skus(shelf, [NewSku(f"P{n:03d}", f"Part {n}", 100, "USD") for n in range(PAGE_SKUS + 10)])
-    app = app_for(shelf)
+async def test_search_by_code_prefix(desk: Store) -> None:
+    add_skus(desk, [NewSku(f"P{n:03d}", f"Part {n}", 100, "USD") for n in range(PAGE_SKUS + 10)])
+    app = app_for(desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_stock(pilot)
         await pilot.press("slash", *"s3")  # lower case finds the upper-case code
@@ -123,22 +113,22 @@ async def test_search_by_code_prefix(shelf: Store) -> None:
         assert app.screen.query_one("#stock-grid", DataTable).border_subtitle == "no SKU starts with ZZ"
 
 
-async def test_adjust_to_a_counted_on_hand_with_a_reason(shelf: Store) -> None:
-    app = app_for(shelf)
+async def test_adjust_to_a_counted_on_hand_with_a_reason(desk: Store) -> None:
+    app = app_for(desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_stock(pilot)
         await pilot.press("a")
         await settle_app(pilot)
         await answer(pilot, "3")
         await answer(pilot, "cycle count")
-        assert level(shelf, "S1", "A") == StockRow("S1", "A", 3, 0, 0)
-        assert last_actor(shelf, "stock.adjusted") == "ann"
+        assert level(desk, "S1", "A") == StockRow("S1", "A", 3, 0, 0)
+        assert last_actor(desk, "stock.adjusted") == "ann"
         assert rows(app)[0][3] == "3"
         assert rows(app, "#stock-moves")[0][2:6] == ["-2", "adjustment", "", "ann"]
 
 
-async def test_adjust_by_a_change(shelf: Store) -> None:
-    app = app_for(shelf)
+async def test_adjust_by_a_change(desk: Store) -> None:
+    app = app_for(desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_stock(pilot)
         await highlight(pilot, "S3", "B")
@@ -146,12 +136,12 @@ async def test_adjust_by_a_change(shelf: Store) -> None:
         await settle_app(pilot)
         await answer(pilot, "-2")
         await answer(pilot, "water damage")
-        assert level(shelf, "S3", "B") == StockRow("S3", "B", 5, 0, 0)
+        assert level(desk, "S3", "B") == StockRow("S3", "B", 5, 0, 0)
         assert rows(app, "#stock-moves")[0][6] == "water damage"
 
 
-async def test_adjust_below_reserved_is_refused_and_changes_nothing(shelf: Store) -> None:
-    app = app_for(shelf)
+async def test_adjust_below_reserved_is_refused_and_changes_nothing(desk: Store) -> None:
+    app = app_for(desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_stock(pilot)
         await highlight(pilot, "S2", "A")
@@ -159,37 +149,37 @@ async def test_adjust_below_reserved_is_refused_and_changes_nothing(shelf: Store
         await settle_app(pilot)
         await answer(pilot, "0")
         await answer(pilot, "count")
-        assert level(shelf, "S2", "A") == StockRow("S2", "A", 4, 1, 0)
+        assert level(desk, "S2", "A") == StockRow("S2", "A", 4, 1, 0)
         assert any("Could not adjust" in (n.title or "") for n in app._notifications)
 
 
-async def test_set_safety_stock(shelf: Store) -> None:
-    app = app_for(shelf)
+async def test_set_safety_stock(desk: Store) -> None:
+    app = app_for(desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_stock(pilot)
         await pilot.press("s")
         await settle_app(pilot)
         await answer(pilot, "2")
-        assert level(shelf, "S1", "A") == StockRow("S1", "A", 5, 0, 2)
-        assert last_actor(shelf, "stock.safety_set") == "ann"
+        assert level(desk, "S1", "A") == StockRow("S1", "A", 5, 0, 2)
+        assert last_actor(desk, "stock.safety_set") == "ann"
         assert rows(app)[0][5:] == ["2", "3"]
 
 
-async def test_receive_units_with_a_reference(shelf: Store) -> None:
-    app = app_for(shelf)
+async def test_receive_units_with_a_reference(desk: Store) -> None:
+    app = app_for(desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_stock(pilot)
         await pilot.press("r")
         await settle_app(pilot)
         await answer(pilot, "4")
         await answer(pilot, "PO-9")
-        assert level(shelf, "S1", "A") == StockRow("S1", "A", 9, 0, 0)
-        assert last_actor(shelf, "stock.received") == "ann"
+        assert level(desk, "S1", "A") == StockRow("S1", "A", 9, 0, 0)
+        assert last_actor(desk, "stock.received") == "ann"
         assert rows(app, "#stock-moves")[0][2:6] == ["+4", "receipt", "PO-9", "ann"]
 
 
-async def test_receive_a_sku_with_no_stock_asks_where(shelf: Store) -> None:
-    app = app_for(shelf)
+async def test_receive_a_sku_with_no_stock_asks_where(desk: Store) -> None:
+    app = app_for(desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_stock(pilot)
         await highlight(pilot, "S4", "–")
@@ -198,12 +188,12 @@ async def test_receive_a_sku_with_no_stock_asks_where(shelf: Store) -> None:
         await answer(pilot, "B")
         await answer(pilot, "6")
         await answer(pilot, "")
-        assert level(shelf, "S4", "B") == StockRow("S4", "B", 6, 0, 0)
+        assert level(desk, "S4", "B") == StockRow("S4", "B", 6, 0, 0)
         assert ["S4", "Flange", "B", "6", "0", "0", "6"] in rows(app)
 
 
-async def test_a_viewer_cannot_adjust(shelf: Store) -> None:
-    app = app_for(shelf, Operator("vic", "viewer"))
+async def test_a_viewer_cannot_adjust(desk: Store) -> None:
+    app = app_for(desk, Operator("vic", "viewer"))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_stock(pilot)
         for action in ("adjust", "safety", "receive"):
@@ -211,17 +201,17 @@ async def test_a_viewer_cannot_adjust(shelf: Store) -> None:
         await pilot.press("a")
         await settle_app(pilot)
         assert app.screen is screen  # no question asked
-        assert level(shelf, "S1", "A") == StockRow("S1", "A", 5, 0, 0)
-        assert last_actor(shelf, "stock.adjusted") is None
+        assert level(desk, "S1", "A") == StockRow("S1", "A", 5, 0, 0)
+        assert last_actor(desk, "stock.adjusted") is None
 
 
-async def test_levels_and_movements_follow_changes_made_elsewhere(shelf: Store) -> None:
+async def test_levels_and_movements_follow_changes_made_elsewhere(desk: Store) -> None:
     from store.inventory import receive
 
-    app = app_for(shelf)
+    app = app_for(desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_stock(pilot)
-        receive(shelf, "S1", "A", 7, reference="PO-7", actor="gateway")
+        receive(desk, "S1", "A", 7, reference="PO-7", actor="gateway")
         app.data_version += 1  # what the app's poll does when the audit trail grows
         await settle_app(pilot)
         assert rows(app)[0][3] == "12"
